@@ -1,0 +1,26 @@
+# fieldsvc: the two set-up commands are `make demo` and `make test` (see README.md).
+.PHONY: demo test stop status up install lint bench
+
+demo:  ## install, start PostGIS + Redis, migrate, load fixtures, run web + worker + beat
+	@scripts/stack.sh demo
+
+test:  ## install, start PostGIS + Redis if needed, run the whole test suite
+	@scripts/stack.sh test $(PYTEST_ARGS)
+
+stop:  ## stop web, worker, beat, PostgreSQL and Redis
+	@scripts/stack.sh down
+
+status:  ## show what is running
+	@scripts/stack.sh status
+
+up:  ## start only PostGIS + Redis
+	@scripts/stack.sh up
+
+install:  ## Debian packages + .venv only
+	@scripts/stack.sh install
+
+lint:
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+bench:  ## import benchmark against ogr2ogr (takes a few minutes)
+	@scripts/stack.sh up && .venv/bin/python bench/import_bench.py

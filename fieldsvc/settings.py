@@ -1,0 +1,147 @@
+"""Settings for fieldsvc: environment-driven, with safe defaults for the embedded local stack."""
+
+import glob
+from pathlib import Path
+
+import environ
+from celery.schedules import crontab
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# scripts/stack.sh writes the local stack's DATABASE_URL / CELERY_BROKER_URL here; the real
+# environment always wins (read_env never overrides a variable that is already set).
+if (BASE_DIR / ".stack" / "env").exists():
+    environ.Env.read_env(BASE_DIR / ".stack" / "env")
+
+# --- Core -------------------------------------------------------------------------------------
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="fieldsvc-insecure-local-only-key-change-me")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "rest_framework",
+    "rest_framework_gis",
+    "gis",
+    "workorders",
+    "tiles",
+    "fieldsvc",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "fieldsvc.urls"
+WSGI_APPLICATION = "fieldsvc.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: PostGIS, always ----------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default="postgis://fieldsvc@127.0.0.1:55432/fieldsvc")}
+DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+# Persistent connections: the first PostGIS call on a new backend costs ~20 ms (reference §6.2).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# GeoDjango finds GDAL/GEOS by name; without the -dev packages only the versioned .so exists.
+GDAL_LIBRARY_PATH = env.str("GDAL_LIBRARY_PATH", default="") or next(
+    iter(sorted(glob.glob("/usr/lib/*-linux-gnu/libgdal.so*"))), None
+)
+GEOS_LIBRARY_PATH = env.str("GEOS_LIBRARY_PATH", default="") or next(
+    iter(sorted(glob.glob("/usr/lib/*-linux-gnu/libgeos_c.so*"))), None
+)
+
+# GDAL < 3.9 cannot block file/network access from spatial references (gis.W001). Debian 12 ships
+# 3.6; fieldsvc reads uploaded files with pyogrio's own GDAL (3.12) and gives GeoDjango's GDAL only
+# geometries it built itself, so the check is silenced here on purpose.
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+# --- fieldsvc ---------------------------------------------------------------------------------
+# Storage CRS: one projected CRS in metres per deployment. EPSG:26986 = NAD83 / Massachusetts
+# Mainland (metres), right for the Boston-area demo. Read by the models and migrations at import
+# time: change it only before the first migrate (see docs/storage-crs.md).
+FIELDSVC_STORAGE_SRID = env.int("FIELDSVC_STORAGE_SRID", default=26986)
+# Rows per batch during file import: 50k points keep one COPY + upsert round near 1 s here.
+FIELDSVC_IMPORT_BATCH_ROWS = env.int("FIELDSVC_IMPORT_BATCH_ROWS", default=50_000)
+# Rejected rows kept on an import run's record (all are printed by the command).
+FIELDSVC_IMPORT_MAX_STORED_REJECTS = env.int("FIELDSVC_IMPORT_MAX_STORED_REJECTS", default=1000)
+# An import run still 'queued' after this many seconds is re-enqueued by the beat sweeper.
+FIELDSVC_IMPORT_REQUEUE_AFTER_S = env.int("FIELDSVC_IMPORT_REQUEUE_AFTER_S", default=300)
+# Seconds /health waits for a Celery worker to answer a ping.
+FIELDSVC_HEALTH_WORKER_TIMEOUT_S = env.float("FIELDSVC_HEALTH_WORKER_TIMEOUT_S", default=1.0)
+# Where uploaded import files are kept until their run has finished.
+FIELDSVC_IMPORT_DIR = Path(env.str("FIELDSVC_IMPORT_DIR", default=str(BASE_DIR / ".stack" / "imports")))
+
+# --- Celery -----------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:56379/0")
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is redelivered; our tasks are idempotent
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 3600
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    # Import runs are recorded before they are enqueued; a dead worker or a broker outage can
+    # drop the message, so every 5 minutes stale 'queued' runs are sent again.
+    "import-run-requeue-stalled": {
+        "task": "gis.tasks.import_run_requeue_stalled_task",
+        "schedule": crontab(minute="*/5"),
+    },
+}
+
+# --- REST framework ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+}
+
+# --- i18n, static -----------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="America/New_York")
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

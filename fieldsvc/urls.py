@@ -1,0 +1,13 @@
+"""Top-level URL routes."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from fieldsvc import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("health", views.health, name="health"),
+    path("admin/", admin.site.urls),
+    path("api/", include("gis.urls")),
+]

@@ -1,0 +1,11 @@
+"""App config for the spatial registry."""
+
+from django.apps import AppConfig
+
+
+class GisConfig(AppConfig):
+    name = "gis"
+    # "gis" is taken by django.contrib.gis; tables and admin URLs use "registry".
+    label = "registry"
+    verbose_name = "Spatial registry"
+    default_auto_field = "django.db.models.BigAutoField"

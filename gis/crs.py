@@ -1,0 +1,71 @@
+"""The only place that transforms coordinates: storage CRS, WGS84 and cached pyproj transformers.
+
+Axis order: every transformer here is built with ``always_xy=True``, so coordinates are always
+(x, y) = (easting, northing) or (longitude, latitude), whatever the CRS's official axis order.
+"""
+
+from functools import lru_cache
+
+import numpy as np
+import shapely
+from django.conf import settings
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+
+WGS84 = 4326
+WEB_MERCATOR = 3857
+
+
+class UnknownCRSError(ValueError):
+    """A source CRS that PROJ cannot understand."""
+
+
+def storage_srid() -> int:
+    return settings.FIELDSVC_STORAGE_SRID
+
+
+@lru_cache(maxsize=64)
+def crs_from_user_input(value: str | int) -> CRS:
+    """A pyproj CRS from an EPSG code, 'EPSG:n', WKT (a shapefile's .prj) or PROJJSON."""
+    try:
+        return CRS.from_user_input(value)
+    except CRSError as exc:
+        raise UnknownCRSError(f"unknown coordinate reference system: {str(value)[:80]!r}") from exc
+
+
+@lru_cache(maxsize=64)
+def _transformer(source: CRS, target: CRS) -> Transformer:
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
+def to_storage_array(geoms: np.ndarray, *, source: CRS) -> np.ndarray:
+    """Shapely geometries in ``source`` moved to the storage CRS (vectorised; inf where PROJ fails)."""
+    target = crs_from_user_input(storage_srid())
+    if source == target:
+        return geoms
+    transformer = _transformer(source, target)
+
+    def _move(coords: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(coords[:, 0], coords[:, 1], errcheck=False)
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, _move)
+
+
+@lru_cache(maxsize=8)
+def storage_valid_bounds() -> tuple[float, float, float, float]:
+    """The storage CRS's area of use, as (minx, miny, maxx, maxy) in storage metres.
+
+    A geometry outside it is either mis-projected or in the wrong place (a (0, 0) "null island"
+    point, lat/lon swapped), and PROJ's numbers there are not to be trusted.
+    """
+    target = crs_from_user_input(storage_srid())
+    area = target.area_of_use
+    if area is None:
+        return (-np.inf, -np.inf, np.inf, np.inf)
+    transformer = _transformer(crs_from_user_input(WGS84), target)
+    return transformer.transform_bounds(area.west, area.south, area.east, area.north, densify_pts=51)
+
+
+def storage_crs_name() -> str:
+    return crs_from_user_input(storage_srid()).name
