@@ -18,7 +18,8 @@ def database_status() -> dict[str, Any]:
 
 def broker_status() -> dict[str, Any]:
     try:
-        with celery_app.connection_for_write() as conn:
+        # The URL is read at call time so that a changed setting is what gets checked.
+        with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
             return {"ok": True, "transport": conn.transport_cls}
     except Exception as exc:  # kombu raises transport-specific errors; any of them means "down"

@@ -76,7 +76,7 @@ def _checked_geometries(batch: Batch, ctx: RowContext, rejects: dict[int, str]) 
     nan_rows = np.zeros(n, dtype=bool)
     nan_rows[index[np.isnan(coords).any(axis=1)]] = True
     for i in np.flatnonzero(missing):
-        rejects[int(i)] = "missing geometry"
+        rejects[int(i)] = "missing or unreadable geometry"
     for i in np.flatnonzero(empty):
         rejects[int(i)] = "empty geometry"
     for i in np.flatnonzero(nan_rows & ~missing & ~empty):

@@ -1,0 +1,57 @@
+"""Shared fixtures: the demo registry seed, mapping/file writers, and the fixtures folder."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from django.conf import settings
+
+from gis import services
+from gis.importing.mapping import parse_mapping
+
+FIXTURES = Path(settings.BASE_DIR) / "fixtures"
+
+
+@pytest.fixture
+def registry(db):
+    """Departments and asset types of the demo (fixtures/registry.yaml)."""
+    seed = yaml.safe_load((FIXTURES / "registry.yaml").read_text())
+    services.registry_seed(departments=seed["departments"], asset_types=seed["asset_types"])
+
+
+@pytest.fixture
+def mapping_for():
+    """A parsed mapping from a dict, as a mapping file would give it."""
+    return parse_mapping
+
+
+@pytest.fixture
+def mapping_file(tmp_path):
+    def write(raw: dict, name: str = "mapping.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(raw))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def geojson_file(tmp_path):
+    """Write a FeatureCollection of (properties, geometry) pairs; geometry is a GeoJSON dict or None."""
+
+    def write(features: list[tuple[dict, dict | None]], name: str = "layer.geojson") -> Path:
+        path = tmp_path / name
+        path.write_text(
+            json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": [
+                        {"type": "Feature", "properties": props, "geometry": geom} for props, geom in features
+                    ],
+                }
+            )
+        )
+        return path
+
+    return write
