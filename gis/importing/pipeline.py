@@ -18,6 +18,9 @@ from gis.spatial import staging
 
 Progress = Callable[[int, int], None]  # (features just processed, features in the file)
 
+# Hex EWKB header of a little-endian 2D Point with an SRID (byte order 01, type 0x20000001).
+_EWKB_POINT = "0101000020"
+
 _MODELS = {
     "asset": "registry.Asset",
     "utility_line": "registry.UtilityLine",
@@ -113,7 +116,11 @@ def import_file(*, path: str | Path, mapping: Mapping, progress: Progress | None
             result.rejects.extend(rejects)
             if rows:
                 staging.stage_load(pg, column_names=columns, rows=rows)
-                unmendable = staging.stage_mend(pg, single_lines=target.geometry_kind == GeometryKind.LINE)
+                # Points without NaN (rejected already) are always valid: skip the ST_IsValid pass.
+                only_points = all(row[-2].startswith(_EWKB_POINT) for row in rows)
+                unmendable = [] if only_points else staging.stage_mend(
+                    pg, single_lines=target.geometry_kind == GeometryKind.LINE
+                )
                 result.rejects.extend(
                     Reject(row=row_no, reason=f"invalid geometry that ST_MakeValid cannot mend ({why})")
                     for row_no, why in unmendable

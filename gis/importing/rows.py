@@ -1,12 +1,11 @@
 """Checks each feature of a batch and turns the good ones into staging rows (geometry + fields)."""
 
 import datetime as dt
-import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 import shapely
 from pyproj import CRS
 
@@ -58,12 +57,10 @@ def _json_default(value: Any) -> Any:
 
 
 def attributes_json(names: list[str], values: list[Any]) -> str:
-    kept = {}
-    for name, value in zip(names, values, strict=True):
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            continue  # JSON has no NaN, and empty values only bloat the column
-        kept[name] = value
-    return json.dumps(kept, default=_json_default, separators=(",", ":"))
+    # Empty values only bloat the column; orjson writes NaN as null (JSON has no NaN), and is
+    # ~5x faster than json.dumps here, which matters at a million rows (bench/import_bench.py).
+    kept = {name: value for name, value in zip(names, values, strict=True) if value is not None}
+    return orjson.dumps(kept, default=_json_default).decode()
 
 
 def _checked_geometries(batch: Batch, ctx: RowContext, rejects: dict[int, str]) -> np.ndarray:
@@ -125,12 +122,48 @@ def _fit_kind(geom: Any, kind: str, *, single_part: bool) -> Any:
     return geom
 
 
+class _Memo:
+    """Converted values per (field, raw value): source columns repeat a few values many times."""
+
+    def __init__(self, ctx: RowContext):
+        self.ctx = ctx
+        self.cache: dict[tuple[str, Any], Any] = {}
+
+    def convert(self, name: str, raw: Any) -> Any:
+        try:
+            key = (name, raw)
+            hit = self.cache.get(key, _MISSING)
+        except TypeError:  # an unhashable raw value (a list from a JSON property)
+            key, hit = None, _MISSING
+        if hit is _MISSING:
+            try:
+                hit = convert_value(self.ctx.mapping.rules[name], self.ctx.mapping.target.fields[name], raw,
+                                    self.ctx.lookups)
+            except ValueRejected as exc:
+                hit = exc
+            if key is not None:
+                self.cache[key] = hit
+        if isinstance(hit, ValueRejected):
+            raise hit
+        return hit
+
+
+_MISSING = object()
+
+
 def prepare_batch(batch: Batch, ctx: RowContext) -> tuple[list[tuple], list[Reject]]:
     mapping = ctx.mapping
     target = mapping.target
     rejects: dict[int, str] = {}
     geoms = _checked_geometries(batch, ctx, rejects)
     srid = crs.storage_srid()
+    memo = _Memo(ctx)
+    # Single points need no per-row fitting; their EWKB is made for the whole batch at once.
+    plain_points = shapely.get_type_id(geoms) == 0
+    ewkb_points = np.full(len(geoms), None, dtype=object)
+    ewkb_points[plain_points] = shapely.to_wkb(
+        shapely.set_srid(geoms[plain_points], srid), hex=True, include_srid=True
+    )
     ext_values = batch.columns.get(mapping.external_id) if mapping.external_id != "$fid" else None
     rule_values = {
         name: (batch.columns.get(rule.source) if rule.source else None)
@@ -155,7 +188,7 @@ def prepare_batch(batch: Batch, ctx: RowContext) -> tuple[list[tuple], list[Reje
                 else:
                     raw = rule_values[name][i] if rule_values[name] is not None else None
                     try:
-                        value = convert_value(rule, target.fields[name], raw, ctx.lookups)
+                        value = memo.convert(name, raw)
                     except ValueRejected as exc:
                         if rule.on_error != "null":
                             raise ValueRejected(f"{name}: {exc}") from None
@@ -169,7 +202,10 @@ def prepare_batch(batch: Batch, ctx: RowContext) -> tuple[list[tuple], list[Reje
                     raise ValueRejected(f"{name} is longer than {limit} characters")
                 values.append(value)
             kind = target.geometry_kind or ctx.asset_type_kinds[values[ctx.field_names.index("asset_type")]]
-            geom = _fit_kind(geoms[i], kind, single_part=target.geometry_kind is not None)
+            if plain_points[i] and kind == GeometryKind.POINT:
+                geom = None
+            else:
+                geom = _fit_kind(geoms[i], kind, single_part=target.geometry_kind is not None)
             key = (*(values[ctx.field_names.index(k)] for k in target.key_fields), external_id)
             first = ctx.seen.setdefault(key, row_no)
             if first != row_no:
@@ -177,7 +213,9 @@ def prepare_batch(batch: Batch, ctx: RowContext) -> tuple[list[tuple], list[Reje
         except ValueRejected as exc:
             rejects[int(i)] = str(exc)
             continue
-        ewkb = shapely.to_wkb(shapely.set_srid(geom, srid), hex=True, include_srid=True)
+        ewkb = ewkb_points[i] if geom is None else shapely.to_wkb(
+            shapely.set_srid(geom, srid), hex=True, include_srid=True
+        )
         attrs = attributes_json(ctx.attribute_names, [col[i] for col in attr_columns])
         rows.append((row_no, external_id, *values, ewkb, attrs))
     ordered = [Reject(row=batch.first_row + i, reason=r) for i, r in sorted(rejects.items())]
