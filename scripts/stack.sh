@@ -59,7 +59,7 @@ install_python() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
   [ -x "$PY" ] || { say "creating virtualenv .venv"; python3 -m venv "$VENV"; }
   say "installing Python packages into .venv"
-  "$VENV/bin/pip" install -q --upgrade pip >/dev/null
+  "$VENV/bin/pip" install -q --upgrade pip >/dev/null 2>&1 || true
   "$VENV/bin/pip" install -q -e "$ROOT[dev]" >"$STACK/pip.log" 2>&1 || { cat "$STACK/pip.log" >&2; die "pip install failed"; }
   echo "$want" > "$stamp"
 }
@@ -108,7 +108,7 @@ db_up() {
   if ! psql -h 127.0.0.1 -p "$PG_PORT" -U fieldsvc -d postgres -tAc "select 1 from pg_database where datname='fieldsvc'" | grep -q 1; then
     psql -h 127.0.0.1 -p "$PG_PORT" -U fieldsvc -d postgres -qc "create database fieldsvc" >/dev/null
   fi
-  psql -h 127.0.0.1 -p "$PG_PORT" -U fieldsvc -d fieldsvc -qc "create extension if not exists postgis" >/dev/null
+  PGOPTIONS="-c client_min_messages=warning" psql -h 127.0.0.1 -p "$PG_PORT" -U fieldsvc -d fieldsvc -qc "create extension if not exists postgis" >/dev/null
 }
 
 redis_running() { [ -f "$RUN/redis.pid" ] && kill -0 "$(cat "$RUN/redis.pid")" 2>/dev/null; }
@@ -169,8 +169,8 @@ status() {
   local line
   line() { printf '  %-10s %s\n' "$1" "$2"; }
   echo "fieldsvc stack:"
-  if external_db; then line postgres "external (DATABASE_URL)"; elif pg_running; then line postgres "running on 127.0.0.1:$PG_PORT (.stack/pgdata)"; else line postgres "stopped"; fi
-  if external_broker; then line redis "external (CELERY_BROKER_URL)"; elif redis_running; then line redis "running on 127.0.0.1:$REDIS_PORT"; else line redis "stopped"; fi
+  if [ -n "${EXT_DB:-}" ]; then line postgres "external (DATABASE_URL)"; elif pg_running; then line postgres "running on 127.0.0.1:$PG_PORT (.stack/pgdata)"; else line postgres "stopped"; fi
+  if [ -n "${EXT_BROKER:-}" ]; then line redis "external (CELERY_BROKER_URL)"; elif redis_running; then line redis "running on 127.0.0.1:$REDIS_PORT"; else line redis "stopped"; fi
   for p in web worker beat; do
     if [ -f "$RUN/$p.pid" ] && kill -0 "$(cat "$RUN/$p.pid")" 2>/dev/null; then line "$p" "running (pid $(cat "$RUN/$p.pid"))"; else line "$p" "stopped"; fi
   done
@@ -227,7 +227,7 @@ case "$cmd" in
   install) install ;;
   up) up; say "stack is up ($(cat "$STACK/env" | cut -d= -f1 | tr '\n' ' '))" ;;
   down|stop) down ;;
-  status) load_env; status ;;
+  status) EXT_DB=${DATABASE_URL:-}; EXT_BROKER=${CELERY_BROKER_URL:-}; load_env; status ;;
   demo) demo ;;
   test) run_tests "$@" ;;
   env) load_env; cat "$STACK/env" ;;
