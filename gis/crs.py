@@ -52,6 +52,15 @@ def to_storage_array(geoms: np.ndarray, *, source: CRS) -> np.ndarray:
     return shapely.transform(geoms, _move)
 
 
+def to_storage_xy(xy: np.ndarray, *, source: CRS) -> np.ndarray:
+    """An (n, 2) array of coordinates in ``source`` moved to the storage CRS (inf where PROJ fails)."""
+    target = crs_from_user_input(storage_srid())
+    if source == target:
+        return xy
+    x, y = _transformer(source, target).transform(xy[:, 0], xy[:, 1], errcheck=False)
+    return np.column_stack([x, y])
+
+
 @lru_cache(maxsize=8)
 def storage_valid_bounds() -> tuple[float, float, float, float]:
     """The storage CRS's area of use, as (minx, miny, maxx, maxy) in storage metres.

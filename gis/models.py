@@ -61,7 +61,8 @@ class LifecycleStatus(models.TextChoices):
 
 
 class Asset(Timestamped):
-    asset_type = models.ForeignKey(AssetType, on_delete=models.PROTECT, related_name="assets")
+    # No index of its own: the unique (asset_type, external_id) key leads with it and serves its lookups.
+    asset_type = models.ForeignKey(AssetType, on_delete=models.PROTECT, related_name="assets", db_index=False)
     external_id = models.CharField(max_length=120, help_text="Stable id in the source system.")
     geom = models.GeometryField(srid=STORAGE_SRID)
     status = models.CharField(

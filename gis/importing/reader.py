@@ -4,6 +4,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +27,17 @@ class SourceError(ValueError):
 @dataclass
 class Batch:
     first_row: int  # 1-based position in the file of this batch's first feature
+    rows: int
     fids: np.ndarray
-    geoms: np.ndarray  # shapely geometries (None where the row has none) in the source CRS
-    columns: dict[str, list]
+    wkb: pa.Array | None  # the geometries as WKB in the source CRS (null where a row has none)
+    columns: dict[str, pa.Array]
+
+    @cached_property
+    def geoms(self) -> np.ndarray:
+        """Shapely geometries (None where a row has none): built only when a batch is not plain points."""
+        if self.wkb is None:
+            return np.full(self.rows, None, dtype=object)
+        return shapely.from_wkb(self.wkb.to_numpy(zero_copy_only=False), on_invalid="ignore")
 
 
 @dataclass
@@ -128,10 +137,6 @@ def _decode(rb: pa.RecordBatch, geom_col: str, columns: list[str], first_row: in
         if fid_col
         else np.arange(first_row - 1, first_row - 1 + n)
     )
-    if geom_col in names:
-        wkb = rb.column(geom_col).to_numpy(zero_copy_only=False)
-        geoms = shapely.from_wkb(wkb, on_invalid="ignore")
-    else:
-        geoms = np.full(n, None, dtype=object)
-    decoded = {name: rb.column(name).to_pylist() for name in columns if name in names}
-    return Batch(first_row=first_row, fids=fids, geoms=geoms, columns=decoded)
+    wkb = rb.column(geom_col) if geom_col in names else None
+    decoded = {name: rb.column(name) for name in columns if name in names}
+    return Batch(first_row=first_row, rows=n, fids=fids, wkb=wkb, columns=decoded)

@@ -1,19 +1,23 @@
-"""Set-based import SQL: a staging table per import, geometry mending and the upsert into the registry.
+"""Set-based import SQL: a staging table per import, geometry mending and the merge into the registry.
 
-Rows are COPYed into a temporary table, mended there with PostGIS's own ST_MakeValid, and merged
-with one INSERT … ON CONFLICT per batch; one statement per batch, never one per row.
+Rows are COPYed into a temporary table and mended there with PostGIS's own ST_MakeValid; then
+either moved into the registry batch by batch (a fresh namespace: all rows are new) or, once the
+whole file is staged, merged with one UPDATE (changed rows) and one INSERT (new rows). Never one
+statement per row.
 """
 
 from dataclasses import dataclass
 
 from psycopg import sql
 
+from gis.spatial import bulkload
+
 STAGE = "fieldsvc_import_stage"
 
 SQL_TYPES = {
     "asset_type": "bigint",
     "department": "bigint",
-    "int": "integer",
+    "int": "bigint",
     "float": "double precision",
     "condition": "smallint",
     "date": "date",
@@ -22,9 +26,10 @@ SQL_TYPES = {
 
 
 @dataclass
-class UpsertCounts:
+class MergeCounts:
     created: int = 0
     updated: int = 0
+    bulk: bool = False  # indexes were rebuilt after loading instead of grown row by row
 
 
 def stage_create(cursor, *, columns: list[tuple[str, str]]) -> None:
@@ -34,20 +39,36 @@ def stage_create(cursor, *, columns: list[tuple[str, str]]) -> None:
     cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(STAGE)))
     cursor.execute(
         sql.SQL(
-            "CREATE TEMP TABLE {} (row_no integer PRIMARY KEY, external_id text NOT NULL, {}, "
+            "CREATE TEMP TABLE {} (row_no bigint NOT NULL, external_id text NOT NULL, {}, "
             "geom geometry NOT NULL, attributes jsonb NOT NULL, invalid_reason text) ON COMMIT DROP"
         ).format(sql.Identifier(STAGE), sql.SQL(", ").join(cols))
     )
 
 
-def stage_load(cursor, *, column_names: list[str], rows: list[tuple]) -> None:
-    cursor.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(STAGE)))
+def stage_copy(cursor, *, column_names: list[str], csv: bytes) -> None:
+    """Append rows given as CSV in the order row_no, external_id, *column_names, geom (hex EWKB), attributes."""
     names = sql.SQL(", ").join(
         sql.Identifier(c) for c in ["row_no", "external_id", *column_names, "geom", "attributes"]
     )
-    with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(STAGE), names)) as copy:
-        for row in rows:
-            copy.write_row(row)
+    with cursor.copy(
+        sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(sql.Identifier(STAGE), names)
+    ) as copy:
+        copy.write(csv)
+
+
+def copy_rows(cursor, *, table: str, column_names: list[str], csv: bytes) -> int:
+    """COPY rows known to be new and valid straight into a registry table; returns how many."""
+    names = sql.SQL(", ").join(sql.Identifier(c) for c in column_names)
+    with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(sql.Identifier(table), names)) as copy:
+        copy.write(csv)
+    return cursor.rowcount
+
+
+def stage_analyze(cursor, *, key_columns: list[str]) -> None:
+    # Autovacuum never sees temporary tables: without this the planner guesses the stage's size and
+    # may loop where it should hash. Only the join keys matter (sampling geometries is the slow part).
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in [*key_columns, "external_id"])
+    cursor.execute(sql.SQL("ANALYZE {} ({})").format(sql.Identifier(STAGE), columns))
 
 
 def stage_mend(cursor, *, single_lines: bool) -> list[tuple[int, str]]:
@@ -80,40 +101,90 @@ def stage_mend(cursor, *, single_lines: bool) -> list[tuple[int, str]]:
     return sorted(cursor.fetchall())
 
 
-def stage_upsert(
-    cursor, *, table: str, constraint: str, key_columns: list[str], value_columns: list[str],
-    multi_polygon: bool,
-) -> UpsertCounts:
-    """Insert new rows, update changed ones, leave identical ones alone; count each kind."""
-    geom = sql.SQL("ST_Multi(geom)") if multi_polygon else sql.SQL("geom")
-    insert_cols = [*key_columns, "external_id", *value_columns, "geom", "attributes"]
-    select_cols = [sql.Identifier(c) for c in [*key_columns, "external_id", *value_columns]]
-    changed_cols = [*value_columns, "geom", "attributes"]
-    query = sql.SQL(
-        """
-        WITH merged AS (
-            INSERT INTO {table} AS t ({insert_cols})
-            SELECT {select_cols}, {geom}, attributes FROM {stage} ORDER BY row_no
-            ON CONFLICT ON CONSTRAINT {constraint} DO UPDATE
-               SET {assignments}, updated_at = statement_timestamp()
-             WHERE ({old}) IS DISTINCT FROM ({new})
-            RETURNING (xmax = 0) AS inserted
-        )
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged
-        """
-    ).format(
-        table=sql.Identifier(table),
-        insert_cols=sql.SQL(", ").join(sql.Identifier(c) for c in insert_cols),
-        select_cols=sql.SQL(", ").join(select_cols),
-        geom=geom,
+def import_lock(cursor, *, table: str) -> None:
+    """Imports into one table run one at a time (until commit), so what is "new" cannot change under one."""
+    cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"fieldsvc.import.{table}"])
+
+
+def namespace_is_empty(cursor, *, table: str, key: dict[str, object]) -> bool:
+    """No row of ``table`` has these natural-key values (say asset_type_id = 7): every import row is new."""
+    where = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in key)
+    cursor.execute(sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {} WHERE {})").format(sql.Identifier(table), where),
+                   list(key.values()))
+    return cursor.fetchone()[0]
+
+
+def bulk_wanted(cursor, *, table: str, new_rows: int, min_rows: int) -> bool:
+    """Rebuilding indexes pays when the new rows are many, and many against what the table holds."""
+    return new_rows >= min_rows and bulkload.rows_at_most(cursor, table=table, limit=2 * new_rows + 1) <= 2 * new_rows
+
+
+def _insert_columns(key_columns: list[str], value_columns: list[str]) -> list[str]:
+    return [*key_columns, "external_id", *value_columns, "attributes"]
+
+
+def _insert_sql(table: str, columns: list[str], multi_polygon: bool, where: sql.Composable) -> sql.Composed:
+    return sql.SQL("INSERT INTO {target} ({columns}, geom) SELECT {values}, {geom} FROM {stage} AS s {where}").format(
+        target=sql.Identifier(table),
+        columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+        values=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in columns),
+        geom=sql.SQL("ST_Multi(s.geom)") if multi_polygon else sql.SQL("s.geom"),
         stage=sql.Identifier(STAGE),
-        constraint=sql.Identifier(constraint),
-        assignments=sql.SQL(", ").join(
-            sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in changed_cols
-        ),
-        old=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in changed_cols),
-        new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in changed_cols),
+        where=where,
     )
-    cursor.execute(query)
-    created, updated = cursor.fetchone()
-    return UpsertCounts(created=created, updated=updated)
+
+
+def stage_insert_all(
+    cursor, *, table: str, key_columns: list[str], value_columns: list[str], multi_polygon: bool
+) -> int:
+    """Move every staged row into ``table`` as a new row and empty the stage; the caller knows none exists."""
+    cursor.execute(_insert_sql(table, _insert_columns(key_columns, value_columns), multi_polygon, sql.SQL("")))
+    inserted = cursor.rowcount
+    cursor.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(STAGE)))
+    return inserted
+
+
+def stage_merge(
+    cursor, *, table: str, key_columns: list[str], value_columns: list[str], multi_polygon: bool,
+    bulk_min_rows: int,
+) -> MergeCounts:
+    """Update changed rows, insert new ones, leave identical ones alone; count each kind.
+
+    Call under import_lock(). A load that is big against the table runs in bulk mode (gis.spatial.bulkload).
+    """
+    target = sql.Identifier(table)
+    stage = sql.Identifier(STAGE)
+    geom = sql.SQL("ST_Multi(s.geom)") if multi_polygon else sql.SQL("s.geom")
+    key = sql.SQL(" AND ").join(
+        sql.SQL("t.{c} = s.{c}").format(c=sql.Identifier(c)) for c in [*key_columns, "external_id"]
+    )
+    new_only = sql.SQL("WHERE NOT EXISTS (SELECT 1 FROM {target} AS t WHERE {key})").format(target=target, key=key)
+    cursor.execute(sql.SQL("SELECT count(*) FROM {stage} AS s {new_only}").format(stage=stage, new_only=new_only))
+    new = cursor.fetchone()[0]
+    bulk = bulk_wanted(cursor, table=table, new_rows=new, min_rows=bulk_min_rows)
+    if bulk:  # take the strongest lock first: upgrading it after the UPDATE could deadlock
+        bulkload.lock_exclusive(cursor, table=table)
+
+    changed = [*value_columns, "attributes"]
+    cursor.execute(
+        sql.SQL(
+            "UPDATE {target} AS t SET {assignments}, geom = {geom}, updated_at = statement_timestamp() "
+            "FROM {stage} AS s WHERE {key} AND ({old}) IS DISTINCT FROM ({new})"
+        ).format(
+            target=target, stage=stage, key=key, geom=geom,
+            assignments=sql.SQL(", ").join(sql.SQL("{c} = s.{c}").format(c=sql.Identifier(c)) for c in changed),
+            old=sql.SQL(", ").join([*(sql.SQL("t.{}").format(sql.Identifier(c)) for c in changed), sql.SQL("t.geom")]),
+            new=sql.SQL(", ").join([*(sql.SQL("s.{}").format(sql.Identifier(c)) for c in changed), geom]),
+        )
+    )
+    updated = cursor.rowcount
+    insert = _insert_sql(table, _insert_columns(key_columns, value_columns), multi_polygon, new_only)
+    created = 0
+    if bulk:
+        with bulkload.indexes_suspended(cursor, table=table):
+            cursor.execute(insert)
+            created = cursor.rowcount
+    elif new:
+        cursor.execute(insert)
+        created = cursor.rowcount
+    return MergeCounts(created=created, updated=updated, bulk=bulk)

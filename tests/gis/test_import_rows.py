@@ -1,6 +1,9 @@
 """Bad rows are rejected with row number and reason while the rest load; re-imports upsert."""
 
+import json
+
 import pytest
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.management import CommandError, call_command
 
 from gis.importing.pipeline import import_file
@@ -20,7 +23,11 @@ def square(lon: float, lat: float, size: float = 0.001) -> dict:
 DISTRICT_MAPPING = {"target": "district", "external_id": "id", "fields": {"name": "name"}}
 
 
-def test_each_bad_geometry_kind_is_rejected_with_row_and_reason(db, geojson_file, mapping_for):
+@pytest.mark.parametrize("merging", [False, True], ids=["fresh-namespace", "merge"])
+def test_each_bad_geometry_kind_is_rejected_with_row_and_reason(db, geojson_file, mapping_for, merging):
+    if merging:  # a neighbourhood already there: the file is staged whole and merged, not streamed in
+        District.objects.create(external_id="other", name="Other", kind="neighbourhood",
+                                geom=MultiPolygon(GEOSGeometry(json.dumps(square(LON - 0.01, LAT)), srid=4326)))
     bowtie = {"type": "Polygon", "coordinates": [[[LON, LAT], [LON + 0.001, LAT + 0.001],
                                                   [LON + 0.001, LAT], [LON, LAT + 0.001], [LON, LAT]]]}
     spike = {"type": "Polygon", "coordinates": [[[LON, LAT], [LON + 0.001, LAT], [LON, LAT]]]}
@@ -48,7 +55,8 @@ def test_each_bad_geometry_kind_is_rejected_with_row_and_reason(db, geojson_file
     }
     assert reasons[6].startswith("invalid geometry that ST_MakeValid cannot mend (")
     # The bow tie was mended by ST_MakeValid into two triangles and loaded with the good one.
-    assert sorted(District.objects.values_list("external_id", flat=True)) == ["bowtie", "good"]
+    kept = ["bowtie", "good", "other"] if merging else ["bowtie", "good"]
+    assert sorted(District.objects.values_list("external_id", flat=True)) == kept
     assert District.objects.get(external_id="bowtie").geom.num_geom == 2
 
 
