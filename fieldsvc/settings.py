@@ -106,6 +106,22 @@ FIELDSVC_HEALTH_WORKER_TIMEOUT_S = env.float("FIELDSVC_HEALTH_WORKER_TIMEOUT_S",
 # Where uploaded import files are kept until their run has finished.
 FIELDSVC_IMPORT_DIR = Path(env.str("FIELDSVC_IMPORT_DIR", default=str(BASE_DIR / ".stack" / "imports")))
 
+# --- Open311 GeoReport v2 (workorders/open311) -------------------------------------------------
+# The one jurisdiction this server answers for; clients may send it or leave it out.
+FIELDSVC_OPEN311_JURISDICTION = env.str("FIELDSVC_OPEN311_JURISDICTION", default="boston.gov")
+FIELDSVC_OPEN311_CONTACT = env.str("FIELDSVC_OPEN311_CONTACT", default="311 Constituent Services, 311@example.city")
+FIELDSVC_OPEN311_KEY_SERVICE = env.str(
+    "FIELDSVC_OPEN311_KEY_SERVICE", default="API keys are issued by the city's 311 team: 311@example.city"
+)
+# Public base URL of the server (discovery and media links); empty: taken from each request.
+FIELDSVC_PUBLIC_URL = env.str("FIELDSVC_PUBLIC_URL", default="")
+# GET /requests: the spec's default window (days) and most items per page.
+FIELDSVC_OPEN311_WINDOW_DAYS = env.int("FIELDSVC_OPEN311_WINDOW_DAYS", default=90)
+FIELDSVC_OPEN311_MAX_PAGE_SIZE = env.int("FIELDSVC_OPEN311_MAX_PAGE_SIZE", default=1000)
+# Without an Idempotency-Key, the same report from the same device_id within this many seconds is a
+# client's retry and gets the first request back.
+FIELDSVC_OPEN311_RETRY_WINDOW_S = env.int("FIELDSVC_OPEN311_RETRY_WINDOW_S", default=86_400)
+
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:56379/0")
 # Results (e.g. an import run's final status) live in Redis for an hour, for callers that wait.

@@ -10,4 +10,5 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("admin/", admin.site.urls),
     path("api/", include("gis.urls")),
+    path("open311/v2/", include("workorders.open311.urls")),
 ]

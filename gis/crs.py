@@ -78,3 +78,24 @@ def storage_valid_bounds() -> tuple[float, float, float, float]:
 
 def storage_crs_name() -> str:
     return crs_from_user_input(storage_srid()).name
+
+
+def storage_point(lon: float, lat: float) -> tuple[float, float]:
+    """A WGS84 lon/lat (phones, Open311) in the storage CRS."""
+    x, y = _transformer(crs_from_user_input(WGS84), crs_from_user_input(storage_srid())).transform(lon, lat)
+    return float(x), float(y)
+
+
+def wgs84_points(xy: np.ndarray) -> np.ndarray:
+    """Storage-CRS (n, 2) coordinates as WGS84 lon/lat, for output."""
+    if not len(xy):
+        return xy
+    transformer = _transformer(crs_from_user_input(storage_srid()), crs_from_user_input(WGS84))
+    lon, lat = transformer.transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([lon, lat])
+
+
+def in_storage_area(x: float, y: float) -> bool:
+    """Inside the storage CRS's area of use, where its coordinates can be trusted."""
+    minx, miny, maxx, maxy = storage_valid_bounds()
+    return minx <= x <= maxx and miny <= y <= maxy

@@ -1,0 +1,273 @@
+"""Service requests and their catalogue: services, attributes, API keys, requests, notes, followers."""
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+
+from gis.models import AssetType, Department, District, Timestamped
+from gis.spatial import valid_nonempty_geometry
+
+STORAGE_SRID = settings.FIELDSVC_STORAGE_SRID
+
+
+class ServiceGroup(models.Model):
+    """A catalogue heading ("Street Infrastructure"), Open311's ``group``."""
+
+    code = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=200)
+    i18n = models.JSONField(default=dict, blank=True, help_text='{"es": "Infraestructura vial", …}')
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceType(models.TextChoices):
+    REALTIME = "realtime", "Realtime (id returned at once)"
+    BATCH = "batch", "Batch (a token, the id later)"
+    BLACKBOX = "blackbox", "Blackbox (no id ever returned)"
+
+
+class Service(Timestamped):
+    """What a resident can report or ask about (Open311 service), who owns it and how fast."""
+
+    code = models.SlugField(max_length=80, unique=True, help_text="Open311 service_code")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    group = models.ForeignKey(ServiceGroup, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="services")
+    keywords = models.JSONField(default=list, blank=True, help_text="synonyms residents type")
+    service_type = models.CharField(max_length=10, choices=ServiceType.choices, default=ServiceType.REALTIME)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="services")
+    asset_types = models.ManyToManyField(AssetType, blank=True, related_name="services",
+                                         help_text="the city assets a report of this kind can be about")
+    snap_distance_m = models.FloatField(default=0, help_text="how far from the report to look for the asset")
+    sla_hours = models.FloatField(null=True, blank=True, help_text="target hours from report to close")
+    informational = models.BooleanField(default=False, help_text="an inquiry: logged, never dispatched")
+    notice = models.TextField(blank=True, help_text="Open311 service_notice, told to the reporter")
+    related = models.ManyToManyField("self", blank=True, help_text="a duplicate may be filed under these")
+    active = models.BooleanField(default=True)
+    source_topics = models.JSONField(default=list, blank=True,
+                                     help_text="case types of an earlier system this service stands for")
+    i18n = models.JSONField(default=dict, blank=True,
+                            help_text='{"es": {"name": …, "description": …, "keywords": […], "notice": …}}')
+
+    class Meta:
+        ordering = ["group__name", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(snap_distance_m__gte=0), name="service_snap_distance_m_gte_0"),
+            models.CheckConstraint(condition=Q(sla_hours__gte=0), name="service_sla_hours_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AttributeDatatype(models.TextChoices):
+    STRING = "string"
+    NUMBER = "number"
+    DATETIME = "datetime"
+    TEXT = "text"
+    SINGLEVALUELIST = "singlevaluelist"
+    MULTIVALUELIST = "multivaluelist"
+
+
+class ServiceAttribute(models.Model):
+    """One question of a service definition (Open311 attribute)."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="attributes")
+    code = models.CharField(max_length=60)
+    variable = models.BooleanField(default=True, help_text="false: information only, no answer")
+    datatype = models.CharField(max_length=20, choices=AttributeDatatype.choices)
+    required = models.BooleanField(default=False)
+    order = models.PositiveSmallIntegerField()
+    description = models.TextField(help_text="the question or instructions")
+    datatype_description = models.CharField(max_length=300, blank=True)
+    values = models.JSONField(default=list, blank=True, help_text='list types: [{"key": …, "name": …}]')
+    i18n = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["service", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "code"], name="service_attribute_code_uniq"),
+            # Deferred: reordering questions swaps orders inside one transaction.
+            models.UniqueConstraint(fields=["service", "order"], name="service_attribute_order_uniq",
+                                    deferrable=models.Deferrable.DEFERRED),
+            models.CheckConstraint(condition=Q(order__gte=1), name="service_attribute_order_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.code}:{self.code}"
+
+
+class ApiKey(models.Model):
+    """A client allowed to POST (Open311 api_key). Only a hash of the key is kept."""
+
+    name = models.CharField(max_length=200, help_text="who holds it: an app, a partner, a city site")
+    prefix = models.CharField(max_length=8, help_text="first characters, to recognise a key")
+    key_sha256 = models.CharField(max_length=64, unique=True)
+    active = models.BooleanField(default=True)
+    rate_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="blank: the default rate")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class RequestStatus(models.TextChoices):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class DetailedStatus(models.TextChoices):
+    """The fine state (Open311 keeps open/closed; this rides in extended_attributes)."""
+
+    RECEIVED = "received", "Received"
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    ACTION_SCHEDULED = "action_scheduled", "Action scheduled"
+    REOPENED = "reopened", "Reopened"
+    FIXED = "fixed", "Fixed"
+    DUPLICATE = "duplicate", "Duplicate"
+    NOT_RESPONSIBLE = "not_councils_responsibility", "Not the city's responsibility"
+    NO_FURTHER_ACTION = "no_further_action", "No further action"
+    NOTED = "noted", "Noted (information given)"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+CLOSED_DETAILED = frozenset({
+    DetailedStatus.FIXED, DetailedStatus.DUPLICATE, DetailedStatus.NOT_RESPONSIBLE,
+    DetailedStatus.NO_FURTHER_ACTION, DetailedStatus.NOTED, DetailedStatus.CANCELLED,
+})
+
+
+class Channel(models.TextChoices):
+    WEB = "web"
+    APP = "app"
+    PHONE = "phone"
+    WALK_IN = "walk_in", "Walk-in"
+    SOCIAL = "social"
+    EMAIL = "email"
+    EMPLOYEE = "employee", "City employee"
+    OPEN311 = "open311", "Open311 client"
+
+
+class ServiceRequest(Timestamped):
+    """A resident's report or inquiry (Open311 service request)."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="requests")
+    reference = models.CharField(max_length=30, unique=True, help_text="short public number")
+    status = models.CharField(max_length=6, choices=RequestStatus.choices, default=RequestStatus.OPEN)
+    detailed_status = models.CharField(max_length=30, choices=DetailedStatus.choices,
+                                       default=DetailedStatus.RECEIVED)
+    status_notes = models.TextField(blank=True)
+    description = models.TextField(blank=True)
+    geom = models.PointField(srid=STORAGE_SRID, null=True, blank=True)
+    address_string = models.CharField(max_length=500, blank=True)
+    address_id = models.CharField(max_length=120, blank=True)
+    zipcode = models.CharField(max_length=12, blank=True)
+    requested_at = models.DateTimeField(db_default=Now())
+    expected_at = models.DateTimeField(null=True, blank=True, help_text="SLA target")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="requests",
+                                   help_text="agency responsible")
+    district = models.ForeignKey(District, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="requests")
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.OPEN311)
+    attributes = models.JSONField(default=dict, blank=True, help_text="answers: {code: value | [values]}")
+    media_urls = models.JSONField(default=list, blank=True)
+    duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="duplicates")
+    # Who reported it: never on public GETs.
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    device_id = models.CharField(max_length=200, blank=True)
+    account_id = models.CharField(max_length=200, blank=True)
+    api_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="requests")
+    # A client's retry carries the same key: the first request is returned, no second one made.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    # Without a key, a device's identical report within FIELDSVC_OPEN311_RETRY_WINDOW_S is a retry.
+    payload_sha256 = models.CharField(max_length=64, blank=True)
+    token = models.UUIDField(null=True, blank=True, unique=True, help_text="batch services: for GET /tokens")
+    external_id = models.CharField(max_length=60, null=True, blank=True, unique=True,
+                                   help_text="id in the system it came from (replayed history)")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            # GET /requests: newest first, filtered by date window (RQ-01, RQ-07, RQ-11).
+            models.Index(fields=["-requested_at", "-id"], name="request_requested_idx"),
+            models.Index(fields=["updated_at"], name="request_updated_idx"),
+            models.Index(fields=["service", "status", "-requested_at"], name="request_service_status_idx"),
+            models.Index(fields=["device_id", "payload_sha256"], name="request_device_payload_idx",
+                         condition=~Q(payload_sha256="")),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "idempotency_key"], name="request_idempotency_uniq",
+                                    condition=Q(idempotency_key__isnull=False)),
+            models.CheckConstraint(condition=Q(geom__isnull=True) | valid_nonempty_geometry("geom"),
+                                   name="request_geom_valid"),
+            models.CheckConstraint(
+                condition=Q(status=RequestStatus.OPEN, closed_at__isnull=True)
+                | Q(status=RequestStatus.CLOSED, closed_at__isnull=False),
+                name="request_closed_at_iff_closed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.service.name}"
+
+
+class NoteKind(models.TextChoices):
+    SUBMITTED = "submitted"
+    OPENED = "opened"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    ACTIVITY = "activity"
+    DUPLICATE = "duplicate"
+
+
+class RequestNote(models.Model):
+    """One step of a request's history (Open311 extension notes[]; mySociety servicerequestupdates)."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="notes")
+    created_at = models.DateTimeField(db_default=Now())
+    kind = models.CharField(max_length=12, choices=NoteKind.choices)
+    status = models.CharField(max_length=6, choices=RequestStatus.choices)
+    detailed_status = models.CharField(max_length=30, choices=DetailedStatus.choices)
+    description = models.TextField(blank=True)
+    media_urls = models.JSONField(default=list, blank=True)
+    author = models.CharField(max_length=200, blank=True, help_text="staff, crew or client; not public")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["created_at"], name="request_note_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Follower(models.Model):
+    """Someone told of status changes: the reporter, the reporters of duplicates, subscribers."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="followers")
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    locale = models.CharField(max_length=10, default="en")
+    via = models.CharField(max_length=12, default="reporter", help_text="reporter, duplicate or subscriber")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["request", "email"], name="follower_email_uniq",
+                                    condition=~Q(email="")),
+            models.CheckConstraint(condition=~Q(email="") | ~Q(phone=""), name="follower_has_contact"),
+        ]

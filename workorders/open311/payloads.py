@@ -1,0 +1,118 @@
+"""Open311 response bodies as plain data (lists and dicts), shared by the XML and JSON renderers."""
+
+import datetime as dt
+
+import numpy as np
+from django.utils import timezone
+
+from gis import crs
+from workorders.catalogue import translated
+from workorders.models import Service, ServiceRequest
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+
+
+def w3c(moment: dt.datetime | None) -> str | None:
+    """W3C-DTF with the server's UTC offset, to the second: 2026-05-01T14:30:00-04:00."""
+    if moment is None:
+        return None
+    return timezone.localtime(moment).isoformat(timespec="seconds")
+
+
+def discovery(*, url: str, changeset: dt.datetime, contact: str, key_service: str) -> dict:
+    stamp = changeset.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "changeset": stamp,
+        "contact": contact,
+        "key_service": key_service,
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": url,
+                "changeset": stamp,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
+    }
+
+
+def service_item(service: Service, locale: str) -> dict:
+    group = service.group
+    return {
+        "service_code": service.code,
+        "service_name": translated(service.i18n, locale, "name", service.name),
+        "description": translated(service.i18n, locale, "description", service.description),
+        "metadata": service.has_attributes,
+        "type": service.service_type,
+        "keywords": ", ".join(translated(service.i18n, locale, "keywords", service.keywords)),
+        "group": translated(group.i18n, locale, "name", group.name) if group else "",
+    }
+
+
+def service_definition(service: Service, locale: str) -> dict:
+    attributes = []
+    for attribute in service.attributes.all():
+        texts = attribute.i18n.get(locale, {}) if locale != "en" else {}
+        names = texts.get("values") or {}
+        item = {
+            "variable": attribute.variable,
+            "code": attribute.code,
+            "datatype": attribute.datatype,
+            "required": attribute.required,
+            "datatype_description": texts.get("datatype_description") or attribute.datatype_description,
+            "order": attribute.order,
+            "description": texts.get("description") or attribute.description,
+        }
+        if attribute.datatype in ("singlevaluelist", "multivaluelist"):
+            item["values"] = [
+                {"key": str(v["key"]), "name": names.get(str(v["key"])) or v["name"]} for v in attribute.values
+            ]
+        attributes.append(item)
+    return {"service_code": service.code, "attributes": attributes}
+
+
+def created_item(request: ServiceRequest, locale: str) -> dict:
+    """POST response: the id, or the token for a batch service (never both)."""
+    service = request.service
+    item = {"token": str(request.token)} if request.token else {"service_request_id": str(request.pk)}
+    item["service_notice"] = translated(service.i18n, locale, "notice", service.notice) or None
+    item["account_id"] = request.account_id or None
+    return item
+
+
+def request_items(requests: list[ServiceRequest], *, locale: str, media_base: str = "") -> list[dict]:
+    """GET /requests items: every one of the 17 spec fields present, null where unknown."""
+    located = [r for r in requests if r.geom is not None]
+    lonlat = crs.wgs84_points(np.array([(r.geom.x, r.geom.y) for r in located], dtype=float).reshape(-1, 2))
+    where = {r.pk: (round(float(lon), 7), round(float(lat), 7)) for r, (lon, lat) in zip(located, lonlat,
+                                                                                          strict=True)}
+    items = []
+    for request in requests:
+        service = request.service
+        lon, lat = where.get(request.pk, (None, None))
+        closed = request.closed_at
+        items.append({
+            "service_request_id": str(request.pk),
+            "status": request.status,
+            "status_notes": request.status_notes or None,
+            "service_name": translated(service.i18n, locale, "name", service.name),
+            "service_code": service.code,
+            "description": request.description or None,
+            "agency_responsible": request.department.name,
+            "service_notice": translated(service.i18n, locale, "notice", service.notice) or None,
+            "requested_datetime": w3c(request.requested_at),
+            "updated_datetime": w3c(closed or request.updated_at),
+            "expected_datetime": w3c(request.expected_at),
+            "address": request.address_string or None,
+            "address_id": request.address_id or None,
+            "zipcode": request.zipcode or None,
+            "lat": lat,
+            "long": lon,
+            "media_url": request.media_urls[0] if request.media_urls else None,
+        })
+    return items
+
+
+def token_item(token: str, request: ServiceRequest | None) -> dict:
+    return {"service_request_id": str(request.pk) if request else None, "token": token}

@@ -1,0 +1,140 @@
+"""Open311 GeoReport v2 endpoints: one view per operation, parameters in, payloads out."""
+
+from django.conf import settings
+from django.shortcuts import render
+from django.utils import timezone
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from workorders import selectors, services
+from workorders.catalogue import locale_pick
+from workorders.models import ApiKey
+from workorders.open311 import params, payloads
+from workorders.open311.render import Open311Error, Open311JSONRenderer, Open311XMLRenderer, exception_handler
+
+
+class Open311Api(APIView):
+    """XML (the spec's default) or JSON by URL suffix; Open311 error bodies; one jurisdiction."""
+
+    renderer_classes = [Open311XMLRenderer, Open311JSONRenderer]
+    parser_classes = [FormParser, MultiPartParser]
+    authentication_classes: list = []  # API keys are checked per operation, never sessions/CSRF
+    permission_classes = [AllowAny]
+    xml_root = "response"
+
+    def get_exception_handler(self):
+        return exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        given = params.value(request.query_params, "jurisdiction_id") or (
+            params.value(request.data, "jurisdiction_id") if request.method == "POST" else ""
+        )
+        if given and given.lower() != settings.FIELDSVC_OPEN311_JURISDICTION.lower():
+            raise Open311Error(404, f"jurisdiction_id {given[:60]!r} not found; this server is "
+                                    f"{settings.FIELDSVC_OPEN311_JURISDICTION}")
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method == "GET":
+            response["Access-Control-Allow-Origin"] = "*"  # browser clients (G-13)
+        return response
+
+    def locale(self) -> str:
+        return locale_pick(params.value(self.request.query_params, "locale")
+                           or self.request.headers.get("Accept-Language"))
+
+
+def endpoint_url(request) -> str:
+    return (settings.FIELDSVC_PUBLIC_URL.rstrip("/") or request.build_absolute_uri("/").rstrip("/")) + "/open311/v2"
+
+
+class DiscoveryApi(Open311Api):
+    xml_root = "discovery"
+
+    def get(self, request, format=None):
+        changed = selectors.catalogue_changed_at() or timezone.now()
+        return Response(payloads.discovery(url=endpoint_url(request), changeset=changed,
+                                           contact=settings.FIELDSVC_OPEN311_CONTACT,
+                                           key_service=settings.FIELDSVC_OPEN311_KEY_SERVICE))
+
+
+class ServiceListApi(Open311Api):
+    xml_root = "services"
+
+    def get(self, request, format=None):
+        locale = self.locale()
+        return Response([payloads.service_item(s, locale) for s in selectors.service_list()])
+
+
+class ServiceDefinitionApi(Open311Api):
+    xml_root = "service_definition"
+
+    def get(self, request, service_code: str, format=None):
+        service = selectors.service_get(code=service_code)
+        if service is None:
+            raise Open311Error(404, f"service_code {service_code[:60]!r} not found")
+        return Response(payloads.service_definition(service, self.locale()))
+
+
+class RequestListCreateApi(Open311Api):
+    xml_root = "service_requests"
+
+    def get(self, request, format=None):
+        filters = params.request_filter(request.query_params)
+        page = params.page(request.query_params)
+        start = (page.number - 1) * page.size
+        found = list(selectors.request_list_public(filters=filters)[start:start + page.size])
+        return Response(payloads.request_items(found, locale=self.locale()))
+
+    def post(self, request, format=None):
+        form = request.data
+        api_key = self._api_key(params.value(form, "api_key") or request.headers.get("X-Api-Key", ""))
+        code = params.value(form, "service_code")
+        if not code:
+            raise Open311Error(400, "service_code is required")
+        service = selectors.service_get(code=code)
+        if service is None:
+            raise Open311Error(404, f"service_code {code[:60]!r} not found")
+        data = params.request_input(form, idempotency_key=request.headers.get("Idempotency-Key", "").strip())
+        try:
+            created, is_new = services.request_create(service=service, data=data, api_key=api_key)
+        except services.IntakeError as exc:
+            raise Open311Error(400, str(exc)) from None
+        return Response([payloads.created_item(created, locale_pick(data.locale))], status=201 if is_new else 200)
+
+    @staticmethod
+    def _api_key(key: str) -> ApiKey:
+        if not key:
+            raise Open311Error(403, "api_key is required to submit a request")
+        found = selectors.api_key_active(key_sha256=services.api_key_hash(key))
+        if found is None:
+            raise Open311Error(403, "api_key is not valid")
+        return found
+
+
+class RequestDetailApi(Open311Api):
+    xml_root = "service_requests"
+
+    def get(self, request, service_request_id: str, format=None):
+        found = selectors.request_get_public(request_id=int(service_request_id))
+        if found is None:
+            raise Open311Error(404, f"service_request_id {service_request_id} not found")
+        return Response(payloads.request_items([found], locale=self.locale()))
+
+
+class TokenApi(Open311Api):
+    xml_root = "service_requests"
+
+    def get(self, request, token: str, format=None):
+        found = selectors.request_by_token(token=token)
+        if found is None:
+            raise Open311Error(404, f"token {token[:60]!r} not found")
+        return Response([payloads.token_item(token, found)])
+
+
+def discovery_page(request):
+    """The endpoint root as HTML (the discovery spec recommends one for people)."""
+    return render(request, "workorders/open311_index.html", {"endpoint": endpoint_url(request)})

@@ -1,0 +1,95 @@
+"""Reads of the catalogue and of service requests (public listings never carry reporters' details)."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib.gis.geos import Point, Polygon
+from django.db.models import Exists, Max, OuterRef, Prefetch, QuerySet
+
+from gis.spatial import queries
+from workorders.models import ApiKey, Service, ServiceAttribute, ServiceRequest
+
+# Reporter details (email, phone, names, device and account ids) are deferred so a public listing
+# never even loads them.
+PRIVATE_FIELDS = ("email", "phone", "first_name", "last_name", "device_id", "account_id")
+
+
+def service_list(*, include_inactive: bool = False) -> QuerySet[Service]:
+    """Services by code, each with ``has_attributes`` (Open311 metadata: a definition to fetch)."""
+    services = (
+        Service.objects.select_related("group", "department")
+        .annotate(has_attributes=Exists(ServiceAttribute.objects.filter(service=OuterRef("pk"))))
+        .order_by("code")
+    )
+    return services if include_inactive else services.filter(active=True)
+
+
+def catalogue_changed_at() -> dt.datetime | None:
+    """When the catalogue last changed (Open311 discovery changeset)."""
+    return Service.objects.aggregate(latest=Max("updated_at"))["latest"]
+
+
+def service_get(*, code: str) -> Service | None:
+    return (
+        Service.objects.select_related("group", "department")
+        .prefetch_related(Prefetch("attributes", queryset=ServiceAttribute.objects.order_by("order")))
+        .filter(code=code, active=True)
+        .first()
+    )
+
+
+@dataclass
+class RequestFilter:
+    """GET /requests filters, already checked (the interface turns parameters into this)."""
+
+    ids: list[int] | None = None  # overrides every other filter (Open311)
+    service_codes: list[str] | None = None
+    statuses: list[str] | None = None
+    start: dt.datetime | None = None  # requested_datetime >= start
+    end: dt.datetime | None = None  # requested_datetime < end
+    updated_after: dt.datetime | None = None
+    updated_before: dt.datetime | None = None
+    box: Polygon | None = None  # storage CRS
+    near: Point | None = None  # storage CRS; nearest first
+    radius_m: float | None = None
+
+
+def request_list_public(*, filters: RequestFilter) -> QuerySet[ServiceRequest]:
+    """Requests matching the filters, newest first (nearest first with ``near``), without private fields."""
+    requests = ServiceRequest.objects.select_related("service", "department").defer(*PRIVATE_FIELDS)
+    if filters.ids is not None:
+        return requests.filter(pk__in=filters.ids).order_by("-requested_at", "-id")
+    if filters.service_codes:
+        requests = requests.filter(service__code__in=filters.service_codes)
+    if filters.statuses:
+        requests = requests.filter(status__in=filters.statuses)
+    if filters.start:
+        requests = requests.filter(requested_at__gte=filters.start)
+    if filters.end:
+        requests = requests.filter(requested_at__lt=filters.end)
+    if filters.updated_after:
+        requests = requests.filter(updated_at__gt=filters.updated_after)
+    if filters.updated_before:
+        requests = requests.filter(updated_at__lt=filters.updated_before)
+    if filters.box is not None:
+        requests = queries.in_box(requests, filters.box)
+    if filters.near is not None:
+        if filters.radius_m is not None:
+            requests = queries.within_radius(requests, filters.near, filters.radius_m)
+        return queries.nearest_first(requests, filters.near)
+    return requests.order_by("-requested_at", "-id")
+
+
+def request_get_public(*, request_id: int) -> ServiceRequest | None:
+    return (
+        ServiceRequest.objects.select_related("service", "department").defer(*PRIVATE_FIELDS)
+        .filter(pk=request_id).first()
+    )
+
+
+def request_by_token(*, token: str) -> ServiceRequest | None:
+    return ServiceRequest.objects.only("id", "token").filter(token=token).first()
+
+
+def api_key_active(*, key_sha256: str) -> ApiKey | None:
+    return ApiKey.objects.filter(key_sha256=key_sha256, active=True).first()

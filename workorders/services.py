@@ -1,0 +1,243 @@
+"""Writes for service requests: intake (with retries made harmless), API keys and the catalogue."""
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from gis import crs
+from gis.models import AssetType, Department, District
+from gis.spatial import queries
+from workorders.catalogue import AnswerInvalid, answers_check, description_check
+from workorders.models import (
+    ApiKey,
+    Channel,
+    DetailedStatus,
+    Follower,
+    NoteKind,
+    RequestNote,
+    RequestStatus,
+    Service,
+    ServiceAttribute,
+    ServiceGroup,
+    ServiceRequest,
+    ServiceType,
+)
+
+_REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: read out over the phone
+
+
+class IntakeError(ValueError):
+    """The request cannot be accepted as given; the message says why (Open311 error 400)."""
+
+
+@dataclass
+class RequestInput:
+    """What a resident or client submits, as plain values (already parsed from the form)."""
+
+    lat: float | None = None
+    long: float | None = None
+    address_string: str = ""
+    address_id: str = ""
+    zipcode: str = ""
+    description: str = ""
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+    media_urls: list[str] = field(default_factory=list)
+    email: str = ""
+    phone: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    device_id: str = ""
+    account_id: str = ""
+    channel: str = Channel.OPEN311
+    locale: str = "en"
+    idempotency_key: str = ""
+    requested_at: dt.datetime | None = None  # replayed history keeps its own times
+
+
+def _reference() -> str:
+    code = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+    return f"{code[:4]}-{code[4:]}"
+
+
+def _location(data: RequestInput) -> Point | None:
+    if (data.lat is None) != (data.long is None):
+        raise IntakeError("lat and long go together: give both or neither")
+    if data.lat is None:
+        if not (data.address_string or data.address_id):
+            raise IntakeError("a location is required: lat and long, address_string or address_id")
+        return None
+    if not (-90 <= data.lat <= 90 and -180 <= data.long <= 180):
+        raise IntakeError("lat must be within -90..90 and long within -180..180 (WGS84 degrees)")
+    x, y = crs.storage_point(data.long, data.lat)
+    if not crs.in_storage_area(x, y):
+        raise IntakeError("the location is outside the area this server covers")
+    return Point(x, y, srid=crs.storage_srid())
+
+
+def _payload_sha256(service: Service, data: RequestInput) -> str:
+    """What makes two submissions from one device the same report (a client retrying)."""
+    payload = [service.code, data.lat, data.long, data.address_string, data.address_id, data.description,
+               sorted(data.attributes.items()), data.media_urls]
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)).hexdigest()
+
+
+def _earlier_submission(service: Service, data: RequestInput, api_key: ApiKey | None,
+                        payload: str) -> ServiceRequest | None:
+    if data.idempotency_key:
+        return ServiceRequest.objects.filter(api_key=api_key, idempotency_key=data.idempotency_key).first()
+    if data.device_id:
+        # Two retries racing each other: the second waits here until the first has committed.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"fieldsvc.intake.{payload}"])
+        since = timezone.now() - dt.timedelta(seconds=settings.FIELDSVC_OPEN311_RETRY_WINDOW_S)
+        return ServiceRequest.objects.filter(device_id=data.device_id, payload_sha256=payload,
+                                             created_at__gte=since).first()
+    return None
+
+
+def request_create(*, service: Service, data: RequestInput, api_key: ApiKey | None = None) -> tuple[
+    ServiceRequest, bool
+]:
+    """Record a report or inquiry; returns (request, created). A retry returns the first request.
+
+    Raises IntakeError (bad location, description or answers): nothing is written then.
+    """
+    if not service.active:
+        raise IntakeError(f"service {service.code} is not accepting requests")
+    try:
+        description = description_check(data.description)
+        answers = answers_check(service.attributes.all(), data.attributes)
+    except AnswerInvalid as exc:
+        raise IntakeError(str(exc)) from None
+    point = _location(data)
+    payload = _payload_sha256(service, data) if data.device_id and not data.idempotency_key else ""
+    try:
+        with transaction.atomic():
+            earlier = _earlier_submission(service, data, api_key, payload)
+            if earlier is not None:
+                return earlier, False
+            request = _insert(service, data, api_key, point, description, answers, payload)
+    except IntegrityError:
+        # The same Idempotency-Key committed by a parallel retry: that one is the request.
+        earlier = _earlier_submission(service, data, api_key, payload)
+        if earlier is None:
+            raise
+        return earlier, False
+    return request, True
+
+
+def _insert(service, data, api_key, point, description, answers, payload) -> ServiceRequest:
+    requested_at = data.requested_at or timezone.now()
+    district = queries.at_point(District.objects.filter(kind="neighbourhood"), point).first() if point else None
+    request = ServiceRequest(
+        service=service,
+        reference=_reference(),
+        description=description,
+        geom=point,
+        address_string=data.address_string[:500],
+        address_id=data.address_id[:120],
+        zipcode=data.zipcode[:12],
+        requested_at=requested_at,
+        expected_at=requested_at + dt.timedelta(hours=service.sla_hours) if service.sla_hours else None,
+        department_id=service.department_id,
+        district=district,
+        channel=data.channel,
+        attributes=answers,
+        media_urls=data.media_urls,
+        email=data.email, phone=data.phone, first_name=data.first_name, last_name=data.last_name,
+        device_id=data.device_id, account_id=data.account_id,
+        api_key=api_key,
+        idempotency_key=data.idempotency_key or None,
+        payload_sha256=payload,
+        token=uuid.uuid4() if service.service_type == ServiceType.BATCH else None,
+    )
+    if service.informational:  # an inquiry is answered as it is logged: never dispatched
+        request.status, request.detailed_status = RequestStatus.CLOSED, DetailedStatus.NOTED
+        request.closed_at = requested_at
+    request.save()
+    RequestNote.objects.create(request=request, created_at=requested_at, kind=NoteKind.SUBMITTED,
+                               status=request.status, detailed_status=request.detailed_status,
+                               description="Request received")
+    if data.email or data.phone:
+        Follower.objects.create(request=request, email=data.email, phone=data.phone, locale=data.locale)
+    return request
+
+
+# --- API keys -----------------------------------------------------------------------------------
+
+def api_key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_key_create(*, name: str, rate_per_minute: int | None = None) -> tuple[ApiKey, str]:
+    """A new key for a client; the key itself is returned once and only its hash is stored."""
+    key = secrets.token_urlsafe(24)
+    record = ApiKey.objects.create(name=name, prefix=key[:8], key_sha256=api_key_hash(key),
+                                   rate_per_minute=rate_per_minute)
+    return record, key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    api_key.active = False
+    api_key.save(update_fields=["active"])
+
+
+# --- Catalogue ----------------------------------------------------------------------------------
+
+_SERVICE_FIELDS = ("name", "description", "keywords", "sla_hours", "informational", "snap_distance_m")
+
+
+@transaction.atomic
+def catalogue_load(*, data: dict[str, Any]) -> int:
+    """Create or update groups, services and their attributes from a catalogue document
+    (fixtures/catalogue/services.yaml); returns the number of services. Re-loading is harmless."""
+    groups = {}
+    for group in data.get("groups", []):
+        groups[group["code"]], _ = ServiceGroup.objects.update_or_create(
+            code=group["code"], defaults={"name": group["name"], "i18n": group.get("i18n", {})}
+        )
+    departments = {d.code: d for d in Department.objects.all()}
+    asset_types = {a.code: a for a in AssetType.objects.all()}
+    services = {}
+    for spec in data["services"]:
+        if spec["department"] not in departments:
+            raise ValueError(f"service {spec['code']}: unknown department {spec['department']!r}")
+        values = {f: spec[f] for f in _SERVICE_FIELDS if f in spec}
+        values.update(
+            group=groups.get(spec.get("group")), department=departments[spec["department"]],
+            service_type=spec.get("type", ServiceType.REALTIME), notice=spec.get("notice", ""),
+            i18n=spec.get("i18n", {}), source_topics=spec.get("boston_topics", []),
+        )
+        service, _ = Service.objects.update_or_create(code=spec["code"], defaults=values)
+        service.asset_types.set([asset_types[c] for c in spec.get("asset_types", [])])
+        service.attributes.exclude(code__in=[a["code"] for a in spec.get("attributes", [])]).delete()
+        for attribute in spec.get("attributes", []):
+            ServiceAttribute.objects.update_or_create(
+                service=service, code=attribute["code"],
+                defaults={k: attribute.get(k, default) for k, default in (
+                    ("variable", True), ("datatype", "string"), ("required", False), ("order", 1),
+                    ("description", ""), ("datatype_description", ""), ("values", []),
+                )} | {"i18n": _attribute_i18n(attribute["code"], spec.get("i18n", {}))},
+            )
+        services[spec["code"]] = service
+    for spec in data["services"]:
+        services[spec["code"]].related.set([services[c] for c in spec.get("related", []) if c in services])
+    return len(services)
+
+
+def _attribute_i18n(code: str, service_i18n: dict) -> dict:
+    """The catalogue file keeps attribute translations under each language of the service."""
+    return {
+        locale: texts["attributes"][code]
+        for locale, texts in service_i18n.items()
+        if code in (texts.get("attributes") or {})
+    }
