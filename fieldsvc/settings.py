@@ -122,6 +122,11 @@ FIELDSVC_OPEN311_MAX_PAGE_SIZE = env.int("FIELDSVC_OPEN311_MAX_PAGE_SIZE", defau
 # client's retry and gets the first request back.
 FIELDSVC_OPEN311_RETRY_WINDOW_S = env.int("FIELDSVC_OPEN311_RETRY_WINDOW_S", default=86_400)
 
+# A new report of the same or a related service this close to an open one, within this many hours
+# of it, is filed as its duplicate (the reporter then follows the first report).
+FIELDSVC_DUPLICATE_RADIUS_M = env.float("FIELDSVC_DUPLICATE_RADIUS_M", default=40.0)
+FIELDSVC_DUPLICATE_WINDOW_H = env.float("FIELDSVC_DUPLICATE_WINDOW_H", default=168.0)
+
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:56379/0")
 # Results (e.g. an import run's final status) live in Redis for an hour, for callers that wait.

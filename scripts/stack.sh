@@ -185,7 +185,10 @@ demo() {
   "$PY" manage.py migrate --noinput -v 0
   "$PY" manage.py collectstatic --noinput -v 0
   "$PY" manage.py load_demo
+  "$PY" manage.py load_catalogue
   "$PY" manage.py ensure_demo_admin
+  local api_key
+  api_key=$("$PY" manage.py ensure_demo_api_key | sed 's/.*: //')
   mkdir -p "$RUN" "$LOG"
   local pids=()
   cleanup() {
@@ -210,6 +213,7 @@ demo() {
     admin      http://$HTTP_HOST:$HTTP_PORT/admin/   (user: admin, password in .stack/admin.password)
     health     http://$HTTP_HOST:$HTTP_PORT/health
     api        http://$HTTP_HOST:$HTTP_PORT/api/
+    open311    http://$HTTP_HOST:$HTTP_PORT/open311/v2/discovery.json   (API key for POST: $api_key)
 
 MSG
   # Whichever child ends first ends the demo; the trap stops the rest.

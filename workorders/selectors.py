@@ -93,3 +93,15 @@ def request_by_token(*, token: str) -> ServiceRequest | None:
 
 def api_key_active(*, key_sha256: str) -> ApiKey | None:
     return ApiKey.objects.filter(key_sha256=key_sha256, active=True).first()
+
+
+def request_duplicate_candidate(*, service: Service, point: Point, at: dt.datetime, radius_m: float,
+                                window: dt.timedelta) -> ServiceRequest | None:
+    """The nearest open, original request of this or a related service within ``radius_m`` that was
+    reported within ``window`` before ``at`` (GiST index on ServiceRequest.geom)."""
+    services = [service.pk, *service.related.values_list("pk", flat=True)]
+    candidates = ServiceRequest.objects.filter(
+        service__in=services, status="open", duplicate_of__isnull=True,
+        requested_at__gte=at - window, requested_at__lte=at,
+    ).only("id", "reference", "service_id")
+    return queries.nearest_first(queries.within_radius(candidates, point, radius_m), point).first()

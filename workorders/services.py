@@ -16,6 +16,7 @@ from django.utils import timezone
 from gis import crs
 from gis.models import AssetType, Department, District
 from gis.spatial import queries
+from workorders import selectors
 from workorders.catalogue import AnswerInvalid, answers_check, description_check
 from workorders.models import (
     ApiKey,
@@ -160,15 +161,39 @@ def _insert(service, data, api_key, point, description, answers, payload) -> Ser
         payload_sha256=payload,
         token=uuid.uuid4() if service.service_type == ServiceType.BATCH else None,
     )
+    parent = None
     if service.informational:  # an inquiry is answered as it is logged: never dispatched
         request.status, request.detailed_status = RequestStatus.CLOSED, DetailedStatus.NOTED
         request.closed_at = requested_at
+    elif point is not None:
+        parent = selectors.request_duplicate_candidate(
+            service=service, point=point, at=requested_at, radius_m=settings.FIELDSVC_DUPLICATE_RADIUS_M,
+            window=dt.timedelta(hours=settings.FIELDSVC_DUPLICATE_WINDOW_H),
+        )
+    if parent is not None:
+        request.duplicate_of = parent
+        request.status, request.detailed_status = RequestStatus.CLOSED, DetailedStatus.DUPLICATE
+        request.closed_at = requested_at
+        request.status_notes = (f"Already reported as {parent.reference} (request {parent.pk}); "
+                                "we will tell you when it is fixed.")
     request.save()
     RequestNote.objects.create(request=request, created_at=requested_at, kind=NoteKind.SUBMITTED,
                                status=request.status, detailed_status=request.detailed_status,
                                description="Request received")
+    if parent is not None:
+        RequestNote.objects.bulk_create([
+            RequestNote(request=request, created_at=requested_at, kind=NoteKind.DUPLICATE, status=request.status,
+                        detailed_status=request.detailed_status, description=f"Duplicate of {parent.reference}"),
+            RequestNote(request_id=parent.pk, created_at=requested_at, kind=NoteKind.ACTIVITY,
+                        status=RequestStatus.OPEN, detailed_status=parent.detailed_status,
+                        description=f"Reported again ({request.reference})"),
+        ])
     if data.email or data.phone:
         Follower.objects.create(request=request, email=data.email, phone=data.phone, locale=data.locale)
+        if parent is not None:  # the reporter of a duplicate hears when the original is done
+            same_person = {"email": data.email} if data.email else {"email": "", "phone": data.phone}
+            Follower.objects.get_or_create(request_id=parent.pk, **same_person,
+                                           defaults={"phone": data.phone, "locale": data.locale, "via": "duplicate"})
     return request
 
 
