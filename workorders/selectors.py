@@ -7,7 +7,7 @@ from django.contrib.gis.geos import Point, Polygon
 from django.db.models import Exists, Max, OuterRef, Prefetch, QuerySet
 
 from gis.spatial import queries
-from workorders.models import ApiKey, Service, ServiceAttribute, ServiceRequest
+from workorders.models import ApiKey, RequestNote, Service, ServiceAttribute, ServiceRequest
 
 # Reporter details (email, phone, names, device and account ids) are deferred so a public listing
 # never even loads them.
@@ -54,9 +54,18 @@ class RequestFilter:
     radius_m: float | None = None
 
 
-def request_list_public(*, filters: RequestFilter) -> QuerySet[ServiceRequest]:
-    """Requests matching the filters, newest first (nearest first with ``near``), without private fields."""
+def _public(with_history: bool) -> QuerySet[ServiceRequest]:
     requests = ServiceRequest.objects.select_related("service", "department").defer(*PRIVATE_FIELDS)
+    if with_history:
+        requests = requests.select_related("district").prefetch_related(
+            Prefetch("notes", queryset=RequestNote.objects.defer("author"))
+        )
+    return requests
+
+
+def request_list_public(*, filters: RequestFilter, with_history: bool = False) -> QuerySet[ServiceRequest]:
+    """Requests matching the filters, newest first (nearest first with ``near``), without private fields."""
+    requests = _public(with_history)
     if filters.ids is not None:
         return requests.filter(pk__in=filters.ids).order_by("-requested_at", "-id")
     if filters.service_codes:
@@ -80,11 +89,8 @@ def request_list_public(*, filters: RequestFilter) -> QuerySet[ServiceRequest]:
     return requests.order_by("-requested_at", "-id")
 
 
-def request_get_public(*, request_id: int) -> ServiceRequest | None:
-    return (
-        ServiceRequest.objects.select_related("service", "department").defer(*PRIVATE_FIELDS)
-        .filter(pk=request_id).first()
-    )
+def request_get_public(*, request_id: int, with_history: bool = False) -> ServiceRequest | None:
+    return _public(with_history).filter(pk=request_id).first()
 
 
 def request_by_token(*, token: str) -> ServiceRequest | None:

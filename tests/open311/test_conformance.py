@@ -512,3 +512,22 @@ def test_locale_translates_the_catalogue(client, catalogue):
     assert size["values"] == [{"key": "small", "name": "Pequeño"}, {"key": "large", "name": "Grande"}]
     english = body_data(client.get(f"{BASE}/services.json?locale=xx"))
     assert next(s for s in english if s["service_code"] == "pothole")["service_name"] == "Pothole"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_RQ15_extensions_add_extended_attributes_and_notes(client, api_key, fmt, django_assert_max_num_queries):
+    first = _make(client, api_key, email="a@example.org")[0]
+    duplicate = _make(client, api_key, lat=LAT + 0.0001)[0]
+    _make(client, api_key, lat=LAT + 0.01)
+    with django_assert_max_num_queries(4):  # requests (+ service, department, district), then all notes
+        body = body_data(client.get(f"{BASE}/requests.{fmt}?extensions=true"))
+    by_id = {r["service_request_id"]: r for r in body}
+    extended = by_id[duplicate]["extended_attributes"]
+    assert extended["detailed_status"] == "duplicate" and str(extended["duplicate"]).lower() == "true"
+    assert extended["parent_service_request_id"] == first and extended["department"] == "street-lighting"
+    notes = by_id[first]["notes"]
+    assert [n["type"] for n in notes] == ["submitted", "activity"] and all(W3C.match(n["datetime"]) for n in notes)
+    single = body_data(client.get(f"{BASE}/requests/{first}.{fmt}?extensions=true"))[0]
+    assert single["extended_attributes"]["reference"] and b"a@example.org" not in client.get(
+        f"{BASE}/requests/{first}.{fmt}?extensions=true").content
+    assert set(body_data(client.get(f"{BASE}/requests/{first}.{fmt}"))[0]) == REQUEST_FIELDS

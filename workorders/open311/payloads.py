@@ -81,8 +81,12 @@ def created_item(request: ServiceRequest, locale: str) -> dict:
     return item
 
 
-def request_items(requests: list[ServiceRequest], *, locale: str, media_base: str = "") -> list[dict]:
-    """GET /requests items: every one of the 17 spec fields present, null where unknown."""
+def request_items(requests: list[ServiceRequest], *, locale: str, extensions: bool = False) -> list[dict]:
+    """GET /requests items: every one of the 17 spec fields present, null where unknown.
+
+    ``extensions`` adds ``extended_attributes`` and the ``notes`` history (Chicago/Boston style);
+    the requests must then come with district and notes prefetched.
+    """
     located = [r for r in requests if r.geom is not None]
     lonlat = crs.wgs84_points(np.array([(r.geom.x, r.geom.y) for r in located], dtype=float).reshape(-1, 2))
     where = {r.pk: (round(float(lon), 7), round(float(lat), 7)) for r, (lon, lat) in zip(located, lonlat,
@@ -111,7 +115,36 @@ def request_items(requests: list[ServiceRequest], *, locale: str, media_base: st
             "long": lon,
             "media_url": request.media_urls[0] if request.media_urls else None,
         })
+        if extensions:
+            items[-1]["extended_attributes"] = extended_attributes(request)
+            items[-1]["notes"] = [note_item(note) for note in request.notes.all()]
     return items
+
+
+def extended_attributes(request: ServiceRequest) -> dict:
+    """The fine state and what the city knows about the case; never who reported it."""
+    return {
+        "reference": request.reference,
+        "detailed_status": request.detailed_status,
+        "department": request.department.code,
+        "neighbourhood": request.district.name if request.district_id else None,
+        "channel": request.channel,
+        "duplicate": request.duplicate_of_id is not None,
+        "parent_service_request_id": str(request.duplicate_of_id) if request.duplicate_of_id else None,
+        "closed_datetime": w3c(request.closed_at),
+        "media_urls": list(request.media_urls),
+        "asset_ids": [],  # filled once reports are linked to assets (issue #4)
+    }
+
+
+def note_item(note) -> dict:
+    return {
+        "datetime": w3c(note.created_at),
+        "type": note.kind,
+        "status": note.status,
+        "detailed_status": note.detailed_status,
+        "description": note.description or None,
+    }
 
 
 def token_item(token: str, request: ServiceRequest | None) -> dict:

@@ -42,6 +42,10 @@ class Open311Api(APIView):
             response["Access-Control-Allow-Origin"] = "*"  # browser clients (G-13)
         return response
 
+    def extensions(self) -> bool:
+        """extensions=true adds extended_attributes and notes; the default output stays plain v2."""
+        return params.value(self.request.query_params, "extensions").lower() == "true"
+
     def locale(self) -> str:
         return locale_pick(params.value(self.request.query_params, "locale")
                            or self.request.headers.get("Accept-Language"))
@@ -86,8 +90,9 @@ class RequestListCreateApi(Open311Api):
         filters = params.request_filter(request.query_params)
         page = params.page(request.query_params)
         start = (page.number - 1) * page.size
-        found = list(selectors.request_list_public(filters=filters)[start:start + page.size])
-        return Response(payloads.request_items(found, locale=self.locale()))
+        extensions = self.extensions()
+        found = list(selectors.request_list_public(filters=filters, with_history=extensions)[start:start + page.size])
+        return Response(payloads.request_items(found, locale=self.locale(), extensions=extensions))
 
     def post(self, request, format=None):
         form = request.data
@@ -119,10 +124,11 @@ class RequestDetailApi(Open311Api):
     xml_root = "service_requests"
 
     def get(self, request, service_request_id: str, format=None):
-        found = selectors.request_get_public(request_id=int(service_request_id))
+        extensions = self.extensions()
+        found = selectors.request_get_public(request_id=int(service_request_id), with_history=extensions)
         if found is None:
             raise Open311Error(404, f"service_request_id {service_request_id} not found")
-        return Response(payloads.request_items([found], locale=self.locale()))
+        return Response(payloads.request_items([found], locale=self.locale(), extensions=extensions))
 
 
 class TokenApi(Open311Api):
