@@ -130,9 +130,14 @@ class DetailedStatus(models.TextChoices):
 
     RECEIVED = "received", "Received"
     OPEN = "open", "Open"
+    FOR_TRIAGE = "for_triage", "For triage"
+    INVESTIGATING = "investigating", "Investigating"
     IN_PROGRESS = "in_progress", "In progress"
+    PLANNED = "planned", "Planned"
     ACTION_SCHEDULED = "action_scheduled", "Action scheduled"
+    INTERNAL_REFERRAL = "internal_referral", "Referred to another department"
     REOPENED = "reopened", "Reopened"
+    CLOSED = "closed", "Closed"
     FIXED = "fixed", "Fixed"
     DUPLICATE = "duplicate", "Duplicate"
     NOT_RESPONSIBLE = "not_councils_responsibility", "Not the city's responsibility"
@@ -142,7 +147,7 @@ class DetailedStatus(models.TextChoices):
 
 
 CLOSED_DETAILED = frozenset({
-    DetailedStatus.FIXED, DetailedStatus.DUPLICATE, DetailedStatus.NOT_RESPONSIBLE,
+    DetailedStatus.CLOSED, DetailedStatus.FIXED, DetailedStatus.DUPLICATE, DetailedStatus.NOT_RESPONSIBLE,
     DetailedStatus.NO_FURTHER_ACTION, DetailedStatus.NOTED, DetailedStatus.CANCELLED,
 })
 
@@ -246,10 +251,17 @@ class RequestNote(models.Model):
     description = models.TextField(blank=True)
     media_urls = models.JSONField(default=list, blank=True)
     author = models.CharField(max_length=200, blank=True, help_text="staff, crew or client; not public")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, blank=True)
+    # The client's own id for an update it posted (mySociety update_id): a resend is recognised.
+    external_update_id = models.CharField(max_length=120, null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["created_at"], name="request_note_created_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "external_update_id"], name="request_note_update_id_uniq",
+                                    condition=Q(external_update_id__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.request_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"

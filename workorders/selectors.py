@@ -111,3 +111,17 @@ def request_duplicate_candidate(*, service: Service, point: Point, at: dt.dateti
         requested_at__gte=at - window, requested_at__lte=at,
     ).only("id", "reference", "service_id")
     return queries.nearest_first(queries.within_radius(candidates, point, radius_m), point).first()
+
+
+def note_list_public(*, start: dt.datetime | None, end: dt.datetime | None) -> QuerySet[RequestNote]:
+    """Status steps and comments (not the initial 'submitted'), oldest first, for update feeds."""
+    notes = RequestNote.objects.exclude(kind="submitted").defer("author").order_by("created_at", "id")
+    if start:
+        notes = notes.filter(created_at__gte=start)
+    if end:
+        notes = notes.filter(created_at__lt=end)
+    return notes
+
+
+def note_by_update_id(*, api_key: ApiKey, external_update_id: str) -> RequestNote | None:
+    return RequestNote.objects.filter(api_key=api_key, external_update_id=external_update_id).first()

@@ -19,6 +19,7 @@ from gis.spatial import queries
 from workorders import selectors
 from workorders.catalogue import AnswerInvalid, answers_check, description_check
 from workorders.models import (
+    CLOSED_DETAILED,
     ApiKey,
     Channel,
     DetailedStatus,
@@ -195,6 +196,47 @@ def _insert(service, data, api_key, point, description, answers, payload) -> Ser
             Follower.objects.get_or_create(request_id=parent.pk, **same_person,
                                            defaults={"phone": data.phone, "locale": data.locale, "via": "duplicate"})
     return request
+
+
+# --- Status changes ---------------------------------------------------------------------------
+
+class UpdateInvalid(ValueError):
+    """A status change that cannot be made (unknown state, a closed case changed without reopening)."""
+
+
+def request_status_change(
+    *, request: ServiceRequest, detailed_status: str, description: str = "", media_urls: list[str] | None = None,
+    author: str = "", at: dt.datetime | None = None, api_key: ApiKey | None = None,
+    external_update_id: str | None = None,
+) -> RequestNote:
+    """Move a request to ``detailed_status`` (or just add a note when it stays), recording the step.
+
+    Closing sets closed_at; reopening clears it. Followers are told (workorders.notifications).
+    """
+    if detailed_status not in DetailedStatus.values:
+        raise UpdateInvalid(f"unknown status {detailed_status!r}")
+    at = at or timezone.now()
+    with transaction.atomic():
+        locked = ServiceRequest.objects.select_for_update().get(pk=request.pk)
+        was_closed = locked.status == RequestStatus.CLOSED
+        closing = detailed_status in CLOSED_DETAILED
+        if was_closed and not closing and detailed_status != DetailedStatus.REOPENED:
+            detailed_status = DetailedStatus.REOPENED  # any open state on a closed case reopens it
+        kind = (NoteKind.CLOSED if closing and not was_closed else NoteKind.REOPENED if was_closed and not closing
+                else NoteKind.ACTIVITY)
+        locked.detailed_status = detailed_status
+        locked.status = RequestStatus.CLOSED if closing else RequestStatus.OPEN
+        locked.closed_at = (locked.closed_at or at) if closing else None
+        if description:
+            locked.status_notes = description[:4000]
+        locked.save(update_fields=["detailed_status", "status", "closed_at", "status_notes", "updated_at"])
+        note = RequestNote.objects.create(
+            request=locked, created_at=at, kind=kind, status=locked.status, detailed_status=detailed_status,
+            description=description, media_urls=media_urls or [], author=author, api_key=api_key,
+            external_update_id=external_update_id,
+        )
+    request.refresh_from_db()
+    return note
 
 
 # --- API keys -----------------------------------------------------------------------------------

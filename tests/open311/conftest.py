@@ -10,7 +10,7 @@ from workorders import services
 
 # Independent of the renderer: the XML containers whose children form a JSON array.
 XML_LISTS = {"services", "service_requests", "attributes", "values", "endpoints", "formats", "errors", "notes",
-             "media_urls"}
+             "media_urls", "service_requests_updates", "service_request_updates"}
 
 CATALOGUE = {
     "groups": [{"code": "streets", "name": "Streets", "i18n": {"es": "Calles"}}],

@@ -12,6 +12,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from gis import crs
+from workorders.catalogue import AnswerInvalid, description_check
 from workorders.models import Channel, RequestStatus
 from workorders.open311.render import Open311Error
 from workorders.selectors import RequestFilter
@@ -46,7 +47,7 @@ def _number(params: QueryDict, name: str) -> float | None:
     return number
 
 
-def _datetime(params: QueryDict, name: str) -> dt.datetime | None:
+def datetime_param(params: QueryDict, name: str) -> dt.datetime | None:
     text = value(params, name)
     if not text:
         return None
@@ -121,8 +122,8 @@ def request_filter(params: QueryDict) -> RequestFilter:
     unknown = [s for s in statuses if s not in RequestStatus.values]
     if unknown:
         raise bad(f"status must be open, closed or both, not {unknown[0][:20]!r}")
-    start, end = _datetime(params, "start_date"), _datetime(params, "end_date")
-    updated_after, updated_before = _datetime(params, "updated_after"), _datetime(params, "updated_before")
+    start, end = datetime_param(params, "start_date"), datetime_param(params, "end_date")
+    updated_after, updated_before = datetime_param(params, "updated_after"), datetime_param(params, "updated_before")
     window = dt.timedelta(days=settings.FIELDSVC_OPEN311_WINDOW_DAYS)
     if start and end and end - start > window:
         raise bad(f"start_date to end_date may span at most {window.days} days")
@@ -163,7 +164,7 @@ def _attributes(form: QueryDict) -> dict[str, list[str]]:
     return answers
 
 
-def _media_urls(form: QueryDict) -> list[str]:
+def media_urls(form: QueryDict) -> list[str]:
     urls = [u.strip() for key in ("media_url", "media_url[]") for u in form.getlist(key) if u.strip()]
     if len(urls) > MAX_MEDIA_URLS:
         raise bad(f"at most {MAX_MEDIA_URLS} media_url values")
@@ -173,6 +174,13 @@ def _media_urls(form: QueryDict) -> list[str]:
         except ValidationError:
             raise bad(f"media_url must be an http(s) URL, not {url[:60]!r}") from None
     return urls
+
+
+def plain_text(text: str, name: str) -> str:
+    try:
+        return description_check(text)
+    except AnswerInvalid as exc:
+        raise bad(str(exc).replace("description", name, 1)) from None
 
 
 def _limited(form: QueryDict, name: str, limit: int) -> str:
@@ -203,7 +211,7 @@ def request_input(form: QueryDict, *, idempotency_key: str = "") -> RequestInput
         zipcode=_limited(form, "zipcode", 12),
         description=form.get("description") or "",
         attributes=_attributes(form),
-        media_urls=_media_urls(form),
+        media_urls=media_urls(form),
         email=email,
         phone=_limited(form, "phone", 40),
         first_name=_limited(form, "first_name", 100),

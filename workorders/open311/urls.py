@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from workorders.open311 import views
+from workorders.open311 import updates, views
 
 FMT = r"\.(?P<format>xml|json)$"
 
@@ -15,5 +15,7 @@ urlpatterns = [
     re_path(r"^requests" + FMT, views.RequestListCreateApi.as_view(), name="open311-requests"),
     re_path(r"^requests/(?P<service_request_id>\d{1,18})" + FMT, views.RequestDetailApi.as_view(),
             name="open311-request"),
+    re_path(r"^servicerequestupdates" + FMT, updates.ServiceRequestUpdatesApi.as_view(),
+            name="open311-request-updates"),
     re_path(r"^tokens/(?P<token>[-\w]{1,64})" + FMT, views.TokenApi.as_view(), name="open311-token"),
 ]

@@ -96,7 +96,7 @@ class RequestListCreateApi(Open311Api):
 
     def post(self, request, format=None):
         form = request.data
-        api_key = self._api_key(params.value(form, "api_key") or request.headers.get("X-Api-Key", ""))
+        api_key = self.api_key_from(params.value(form, "api_key") or request.headers.get("X-Api-Key", ""))
         code = params.value(form, "service_code")
         if not code:
             raise Open311Error(400, "service_code is required")
@@ -111,7 +111,7 @@ class RequestListCreateApi(Open311Api):
         return Response([payloads.created_item(created, locale_pick(data.locale))], status=201 if is_new else 200)
 
     @staticmethod
-    def _api_key(key: str) -> ApiKey:
+    def api_key_from(key: str) -> ApiKey:
         if not key:
             raise Open311Error(403, "api_key is required to submit a request")
         found = selectors.api_key_active(key_sha256=services.api_key_hash(key))
