@@ -144,6 +144,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "gis.tasks.import_run_requeue_stalled_task",
         "schedule": crontab(minute="*/5"),
     },
+    # Status-change messages are written to the database with the change; one whose task was
+    # lost (worker or broker down) is sent again by this sweep.
+    "notification-requeue-pending": {
+        "task": "workorders.tasks.notification_requeue_pending_task",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # --- REST framework ---------------------------------------------------------------------------
@@ -172,3 +178,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Notifications -----------------------------------------------------------------------------
+# Email goes through Django's email framework; the local demo writes messages to .stack/mail/.
+EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env.str("DJANGO_EMAIL_FILE_PATH", default=str(BASE_DIR / ".stack" / "mail"))
+EMAIL_HOST = env.str("DJANGO_EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=25)
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="311 <no-reply@example.city>")
+# SMS: a class with send(to=, subject=, body=); the default only logs.
+FIELDSVC_SMS_BACKEND = env.str("FIELDSVC_SMS_BACKEND", default="workorders.notifications.LogSmsSender")
+# Notifications still pending after this many seconds are sent again by the beat sweeper.
+FIELDSVC_NOTIFY_RETRY_AFTER_S = env.int("FIELDSVC_NOTIFY_RETRY_AFTER_S", default=300)
+FIELDSVC_NOTIFY_MAX_ATTEMPTS = env.int("FIELDSVC_NOTIFY_MAX_ATTEMPTS", default=5)

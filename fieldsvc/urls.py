@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from fieldsvc import views
+from fieldsvc import resident, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,4 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("gis.urls")),
     path("open311/v2/", include("workorders.open311.urls")),
+    path("status", resident.status_lookup, name="status-lookup"),
+    path("requests/<str:number>", resident.request_status, name="request-status"),
+    path("survey/<str:token>", resident.survey, name="survey"),
 ]

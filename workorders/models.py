@@ -283,3 +283,47 @@ class Follower(models.Model):
                                     condition=~Q(email="")),
             models.CheckConstraint(condition=~Q(email="") | ~Q(phone=""), name="follower_has_contact"),
         ]
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Notification(models.Model):
+    """One message to one follower (an outbox row: written with the status change, sent by a worker)."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="notifications")
+    follower = models.ForeignKey(Follower, on_delete=models.CASCADE, related_name="notifications")
+    note = models.ForeignKey(RequestNote, on_delete=models.CASCADE, null=True, blank=True)
+    channel = models.CharField(max_length=5, choices=[("email", "Email"), ("sms", "SMS")])
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    status = models.CharField(max_length=8, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "created_at"], name="notification_pending_idx",
+                                condition=Q(status="pending"))]
+
+
+class Survey(models.Model):
+    """After closure: was it fixed, how satisfied (1-5)? 'Not fixed' reopens the request."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="surveys")
+    token = models.CharField(max_length=43, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    fixed = models.BooleanField(null=True, blank=True)
+    satisfaction = models.PositiveSmallIntegerField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(satisfaction__isnull=True) | Q(satisfaction__range=(1, 5)),
+                                   name="survey_satisfaction_1_5"),
+        ]

@@ -4,10 +4,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import Point, Polygon
-from django.db.models import Exists, Max, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet
 
 from gis.spatial import queries
-from workorders.models import ApiKey, RequestNote, Service, ServiceAttribute, ServiceRequest
+from workorders.models import ApiKey, RequestNote, Service, ServiceAttribute, ServiceRequest, Survey
 
 # Reporter details (email, phone, names, device and account ids) are deferred so a public listing
 # never even loads them.
@@ -125,3 +125,21 @@ def note_list_public(*, start: dt.datetime | None, end: dt.datetime | None) -> Q
 
 def note_by_update_id(*, api_key: ApiKey, external_update_id: str) -> RequestNote | None:
     return RequestNote.objects.filter(api_key=api_key, external_update_id=external_update_id).first()
+
+
+def request_find_public(*, number: str) -> ServiceRequest | None:
+    """A request by what a resident has: its id, its reference (any case, dash optional) or an old case id."""
+    number = number.strip().upper()
+    if not number:
+        return None
+    if number.isdigit() and len(number) < 19:
+        found = _public(with_history=True).filter(pk=int(number)).first()
+        if found:
+            return found
+    compact = number.replace("-", "").replace(" ", "")
+    reference = f"{compact[:4]}-{compact[4:]}" if len(compact) == 8 else number
+    return _public(with_history=True).filter(Q(reference=reference) | Q(external_id=number)).first()
+
+
+def survey_get(*, token: str) -> Survey | None:
+    return Survey.objects.select_related("request__service").filter(token=token).first()

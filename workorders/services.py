@@ -5,6 +5,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import orjson
@@ -16,7 +17,7 @@ from django.utils import timezone
 from gis import crs
 from gis.models import AssetType, Department, District
 from gis.spatial import queries
-from workorders import selectors
+from workorders import notifications, selectors
 from workorders.catalogue import AnswerInvalid, answers_check, description_check
 from workorders.models import (
     CLOSED_DETAILED,
@@ -25,6 +26,8 @@ from workorders.models import (
     DetailedStatus,
     Follower,
     NoteKind,
+    Notification,
+    NotificationStatus,
     RequestNote,
     RequestStatus,
     Service,
@@ -32,6 +35,7 @@ from workorders.models import (
     ServiceGroup,
     ServiceRequest,
     ServiceType,
+    Survey,
 )
 
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: read out over the phone
@@ -219,6 +223,7 @@ def request_status_change(
     with transaction.atomic():
         locked = ServiceRequest.objects.select_for_update().get(pk=request.pk)
         was_closed = locked.status == RequestStatus.CLOSED
+        previous = locked.detailed_status
         closing = detailed_status in CLOSED_DETAILED
         if was_closed and not closing and detailed_status != DetailedStatus.REOPENED:
             detailed_status = DetailedStatus.REOPENED  # any open state on a closed case reopens it
@@ -235,8 +240,81 @@ def request_status_change(
             description=description, media_urls=media_urls or [], author=author, api_key=api_key,
             external_update_id=external_update_id,
         )
+        if detailed_status != previous or kind != NoteKind.ACTIVITY:  # a comment alone tells nobody
+            survey = None
+            if kind == NoteKind.CLOSED and detailed_status in SURVEY_AFTER:
+                survey = Survey.objects.create(request=locked, token=secrets.token_urlsafe(24))
+            sent = notifications.notifications_create(request=locked, note=note, survey=survey)
+            transaction.on_commit(partial(_enqueue_notifications, [n.pk for n in sent]))
     request.refresh_from_db()
     return note
+
+
+# Closures worth asking "was it fixed?" about (not duplicates, cancellations or answered inquiries).
+SURVEY_AFTER = frozenset({DetailedStatus.FIXED, DetailedStatus.CLOSED, DetailedStatus.NO_FURTHER_ACTION,
+                          DetailedStatus.NOT_RESPONSIBLE})
+
+
+def _enqueue_notifications(ids: list[int]) -> None:
+    from workorders.tasks import notification_send_task
+
+    for pk in ids:
+        notification_send_task.delay(notification_id=pk)
+
+
+def notification_send(*, notification: Notification) -> str:
+    """Send one pending message; idempotent (a sent one is left alone). Returns the new status."""
+    with transaction.atomic():
+        row = Notification.objects.select_for_update().select_related("follower").get(pk=notification.pk)
+        if row.status != NotificationStatus.PENDING:
+            return row.status
+        to = row.follower.email if row.channel == "email" else row.follower.phone
+        row.attempts += 1
+        try:
+            notifications.sender_for(row.channel).send(to=to, subject=row.subject, body=row.body)
+        except Exception as exc:  # the gateway's failure is recorded; the sweeper tries again
+            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if row.attempts >= settings.FIELDSVC_NOTIFY_MAX_ATTEMPTS:
+                row.status = NotificationStatus.FAILED
+        else:
+            row.status, row.sent_at, row.last_error = NotificationStatus.SENT, timezone.now(), ""
+        row.save(update_fields=["status", "attempts", "last_error", "sent_at"])
+        return row.status
+
+
+def notifications_pending_stale() -> list[int]:
+    """Pending messages older than FIELDSVC_NOTIFY_RETRY_AFTER_S (their task was lost or failed)."""
+    cutoff = timezone.now() - dt.timedelta(seconds=settings.FIELDSVC_NOTIFY_RETRY_AFTER_S)
+    return list(Notification.objects.filter(status=NotificationStatus.PENDING, created_at__lt=cutoff)
+                .values_list("pk", flat=True)[:1000])
+
+
+class SurveyInvalid(ValueError):
+    """A survey answer that cannot be taken (already answered, satisfaction out of 1-5)."""
+
+
+def survey_answer(*, survey: Survey, fixed: bool, satisfaction: int | None, comment: str = "") -> Survey:
+    """Store the resident's answer; 'not fixed' reopens the request with their words."""
+    if satisfaction is not None and not 1 <= satisfaction <= 5:
+        raise SurveyInvalid("satisfaction is 1 (very unhappy) to 5 (very happy)")
+    try:
+        comment = description_check(comment)
+    except AnswerInvalid as exc:
+        raise SurveyInvalid(str(exc).replace("description", "comment", 1)) from None
+    with transaction.atomic():
+        locked = Survey.objects.select_for_update().get(pk=survey.pk)
+        if locked.answered_at is not None:
+            raise SurveyInvalid("this survey was already answered")
+        locked.fixed, locked.satisfaction, locked.comment = fixed, satisfaction, comment
+        locked.answered_at = timezone.now()
+        locked.save()
+        if not fixed:
+            request = ServiceRequest.objects.get(pk=locked.request_id)
+            if request.status == RequestStatus.CLOSED:
+                words = f": {comment}" if comment else ""
+                request_status_change(request=request, detailed_status=DetailedStatus.REOPENED,
+                                      description=f"The resident says it is not fixed{words}", author="survey")
+    return locked
 
 
 # --- API keys -----------------------------------------------------------------------------------

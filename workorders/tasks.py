@@ -1,0 +1,23 @@
+"""Celery tasks for service requests: thin wrappers around workorders.services."""
+
+from celery import shared_task
+
+from workorders.models import Notification
+
+
+@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def notification_send_task(*, notification_id: int) -> str:
+    from workorders.services import notification_send
+
+    notification = Notification.objects.filter(pk=notification_id).first()
+    return notification_send(notification=notification) if notification else "gone"
+
+
+@shared_task
+def notification_requeue_pending_task() -> int:
+    from workorders.services import notifications_pending_stale
+
+    ids = notifications_pending_stale()
+    for pk in ids:
+        notification_send_task.delay(notification_id=pk)
+    return len(ids)
