@@ -121,6 +121,9 @@ FIELDSVC_OPEN311_MAX_PAGE_SIZE = env.int("FIELDSVC_OPEN311_MAX_PAGE_SIZE", defau
 # Without an Idempotency-Key, the same report from the same device_id within this many seconds is a
 # client's retry and gets the first request back.
 FIELDSVC_OPEN311_RETRY_WINDOW_S = env.int("FIELDSVC_OPEN311_RETRY_WINDOW_S", default=86_400)
+# Photos uploaded with a request: at most this many, each at most this many bytes, images only.
+FIELDSVC_MEDIA_MAX_FILES = env.int("FIELDSVC_MEDIA_MAX_FILES", default=5)
+FIELDSVC_MEDIA_MAX_BYTES = env.int("FIELDSVC_MEDIA_MAX_BYTES", default=10 * 1024 * 1024)
 
 # A new report of the same or a related service this close to an open one, within this many hours
 # of it, is filed as its duplicate (the reporter then follows the first report).
@@ -166,6 +169,9 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploaded photos (served by fieldsvc at /media/; a production proxy may serve the folder itself).
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / ".stack" / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -1,7 +1,7 @@
 """Top-level URL routes."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from fieldsvc import resident, views
 
@@ -14,4 +14,6 @@ urlpatterns = [
     path("status", resident.status_lookup, name="status-lookup"),
     path("requests/<str:number>", resident.request_status, name="request-status"),
     path("survey/<str:token>", resident.survey, name="survey"),
+    # Uploaded photos; behind a proxy in production, the proxy can serve MEDIA_ROOT itself.
+    re_path(r"^media/(?P<path>requests/.+)$", views.media, name="media"),
 ]

@@ -327,3 +327,13 @@ class Survey(models.Model):
             models.CheckConstraint(condition=Q(satisfaction__isnull=True) | Q(satisfaction__range=(1, 5)),
                                    name="survey_satisfaction_1_5"),
         ]
+
+
+class RequestMedia(models.Model):
+    """A photo uploaded with a request (Open311 v2.1 'media'), served back as its media_url."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="media")
+    file = models.FileField(upload_to="requests/%Y/%m/")
+    content_type = models.CharField(max_length=40)
+    size_bytes = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)

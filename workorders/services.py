@@ -11,13 +11,14 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.contrib.gis.geos import Point
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from gis import crs
 from gis.models import AssetType, Department, District
 from gis.spatial import queries
-from workorders import notifications, selectors
+from workorders import media, notifications, selectors
 from workorders.catalogue import AnswerInvalid, answers_check, description_check
 from workorders.models import (
     CLOSED_DETAILED,
@@ -28,6 +29,7 @@ from workorders.models import (
     NoteKind,
     Notification,
     NotificationStatus,
+    RequestMedia,
     RequestNote,
     RequestStatus,
     Service,
@@ -67,6 +69,8 @@ class RequestInput:
     locale: str = "en"
     idempotency_key: str = ""
     requested_at: dt.datetime | None = None  # replayed history keeps its own times
+    uploads: list = field(default_factory=list)  # photos (UploadedFile), checked by workorders.media
+    media_base_url: str = ""  # where /media/ is served, for the photos' media_url
 
 
 def _reference() -> str:
@@ -74,11 +78,11 @@ def _reference() -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
-def _location(data: RequestInput) -> Point | None:
+def _location(data: RequestInput, *, required: bool) -> Point | None:
     if (data.lat is None) != (data.long is None):
         raise IntakeError("lat and long go together: give both or neither")
     if data.lat is None:
-        if not (data.address_string or data.address_id):
+        if required and not (data.address_string or data.address_id):
             raise IntakeError("a location is required: lat and long, address_string or address_id")
         return None
     if not (-90 <= data.lat <= 90 and -180 <= data.long <= 180):
@@ -124,15 +128,26 @@ def request_create(*, service: Service, data: RequestInput, api_key: ApiKey | No
         answers = answers_check(service.attributes.all(), data.attributes)
     except AnswerInvalid as exc:
         raise IntakeError(str(exc)) from None
-    point = _location(data)
+    point = _location(data, required=not service.informational)  # a question needs no place
+    try:
+        uploads = media.uploads_check(data.uploads)
+    except media.MediaInvalid as exc:
+        raise IntakeError(str(exc)) from None
     payload = _payload_sha256(service, data) if data.device_id and not data.idempotency_key else ""
+    stored: list[str] = []
     try:
         with transaction.atomic():
             earlier = _earlier_submission(service, data, api_key, payload)
             if earlier is not None:
                 return earlier, False
             request = _insert(service, data, api_key, point, description, answers, payload)
-    except IntegrityError:
+            if uploads:
+                _store_media(request, uploads, data.media_base_url, stored)
+    except BaseException as exc:
+        for name in stored:  # nothing half-written: the rows are gone, so are their files
+            default_storage.delete(name)
+        if not isinstance(exc, IntegrityError):
+            raise
         # The same Idempotency-Key committed by a parallel retry: that one is the request.
         earlier = _earlier_submission(service, data, api_key, payload)
         if earlier is None:
@@ -200,6 +215,20 @@ def _insert(service, data, api_key, point, description, answers, payload) -> Ser
             Follower.objects.get_or_create(request_id=parent.pk, **same_person,
                                            defaults={"phone": data.phone, "locale": data.locale, "via": "duplicate"})
     return request
+
+
+def _store_media(request: ServiceRequest, uploads: list, base_url: str, stored: list[str]) -> None:
+    """Save the photos; their URLs come first in media_urls (v2.1: files take precedence over media_url).
+    Saved names go to ``stored`` so the caller can delete them if the transaction fails."""
+    urls = []
+    for upload, content_type, extension in uploads:
+        upload.name = f"{request.reference}-{secrets.token_hex(4)}.{extension}"
+        record = RequestMedia.objects.create(request=request, file=upload, content_type=content_type,
+                                             size_bytes=upload.size)
+        stored.append(record.file.name)
+        urls.append(base_url.rstrip("/") + record.file.url)
+    request.media_urls = urls + request.media_urls
+    request.save(update_fields=["media_urls"])
 
 
 # --- Status changes ---------------------------------------------------------------------------

@@ -531,3 +531,53 @@ def test_RQ15_extensions_add_extended_attributes_and_notes(client, api_key, fmt,
     assert single["extended_attributes"]["reference"] and b"a@example.org" not in client.get(
         f"{BASE}/requests/{first}.{fmt}?extensions=true").content
     assert set(body_data(client.get(f"{BASE}/requests/{first}.{fmt}"))[0]) == REQUEST_FIELDS
+
+
+def test_an_inquiry_needs_no_location_is_logged_closed_with_its_channel(client, api_key):
+    response = post(client, "json", api_key, service_code="trash-schedule", lat=None, long=None, channel="phone",
+                    description="When is recycling picked up on Elm St?")
+    assert response.status_code == 201
+    inquiry = ServiceRequest.objects.get(pk=created_id(response))
+    expected = ("closed", "noted", "phone", None)
+    assert (inquiry.status, inquiry.detailed_status, inquiry.channel, inquiry.geom) == expected
+    assert post(client, "json", api_key, lat=None, long=None).status_code == 400  # a report still needs a place
+    assert post(client, "json", api_key, channel="carrier-pigeon").status_code == 400
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # enough of a PNG for the signature check
+
+
+def test_PR14_photos_upload_as_media_or_photoN_and_are_served_back(client, api_key, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    response = client.post(f"{BASE}/requests.json", {
+        "api_key": api_key, "service_code": "streetlight-outage", "lat": LAT, "long": LON,
+        "media": SimpleUploadedFile("lamp.png", PNG, content_type="image/png"),
+        "photo2": SimpleUploadedFile("also.png", PNG, content_type="image/png"),
+        "media_url": "https://example.org/extra.jpg",
+    })
+    assert response.status_code == 201
+    request = ServiceRequest.objects.get(pk=created_id(response))
+    assert len(request.media_urls) == 3 and request.media_urls[2] == "https://example.org/extra.jpg"
+    item = body_data(client.get(f"{BASE}/requests/{request.pk}.json"))[0]
+    assert item["media_url"] == request.media_urls[0]
+    served = client.get(item["media_url"].replace("http://testserver", ""))
+    assert served.status_code == 200 and b"".join(served.streaming_content) == PNG
+
+
+@pytest.mark.parametrize("upload", ["not an image", "too big", "too many"])
+def test_PR14_bad_uploads_are_400_and_leave_nothing_behind(client, api_key, settings, tmp_path, upload):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.FIELDSVC_MEDIA_MAX_BYTES = 1000
+    files = {
+        "not an image": [SimpleUploadedFile("x.png", b"<?php evil ?>", content_type="image/png")],
+        "too big": [SimpleUploadedFile("big.png", PNG + b"\x00" * 1000, content_type="image/png")],
+        "too many": [SimpleUploadedFile(f"p{n}.png", PNG, content_type="image/png") for n in range(6)],
+    }[upload]
+    response = client.post(f"{BASE}/requests.json", {"api_key": api_key, "service_code": "streetlight-outage",
+                                                      "lat": LAT, "long": LON, "media": files})
+    assert response.status_code == 400
+    assert ServiceRequest.objects.count() == 0 and not any(tmp_path.rglob("*.*"))

@@ -190,6 +190,12 @@ def _limited(form: QueryDict, name: str, limit: int) -> str:
     return text
 
 
+def uploads(files) -> list:
+    """Photo files: Open311 v2.1 'media' (or media[]), and FixMyStreet's photo1, photo2, …"""
+    names = ["media", "media[]", *(f"photo{n}" for n in range(1, 10))]
+    return [upload for name in names for upload in files.getlist(name)]
+
+
 def request_input(form: QueryDict, *, idempotency_key: str = "") -> RequestInput:
     """POST /requests form fields as a RequestInput (location rules are the intake service's)."""
     email = value(form, "email")

@@ -51,8 +51,12 @@ class Open311Api(APIView):
                            or self.request.headers.get("Accept-Language"))
 
 
+def public_base(request) -> str:
+    return settings.FIELDSVC_PUBLIC_URL.rstrip("/") or request.build_absolute_uri("/").rstrip("/")
+
+
 def endpoint_url(request) -> str:
-    return (settings.FIELDSVC_PUBLIC_URL.rstrip("/") or request.build_absolute_uri("/").rstrip("/")) + "/open311/v2"
+    return public_base(request) + "/open311/v2"
 
 
 class DiscoveryApi(Open311Api):
@@ -104,6 +108,8 @@ class RequestListCreateApi(Open311Api):
         if service is None:
             raise Open311Error(404, f"service_code {code[:60]!r} not found")
         data = params.request_input(form, idempotency_key=request.headers.get("Idempotency-Key", "").strip())
+        data.uploads = params.uploads(request.FILES)
+        data.media_base_url = public_base(request)
         try:
             created, is_new = services.request_create(service=service, data=data, api_key=api_key)
         except services.IntakeError as exc:
