@@ -130,8 +130,24 @@ FIELDSVC_MEDIA_MAX_BYTES = env.int("FIELDSVC_MEDIA_MAX_BYTES", default=10 * 1024
 FIELDSVC_DUPLICATE_RADIUS_M = env.float("FIELDSVC_DUPLICATE_RADIUS_M", default=40.0)
 FIELDSVC_DUPLICATE_WINDOW_H = env.float("FIELDSVC_DUPLICATE_WINDOW_H", default=168.0)
 
+# Rate limits (fixed one-minute windows counted in Redis; a 429 with Retry-After past them).
+FIELDSVC_OPEN311_RATE_PER_KEY = env.int("FIELDSVC_OPEN311_RATE_PER_KEY", default=6000)  # POSTs/min per API key
+FIELDSVC_OPEN311_RATE_PER_ADDRESS = env.int("FIELDSVC_OPEN311_RATE_PER_ADDRESS", default=1200)  # calls/min per IP
+# How many proxies in front of fieldsvc append to X-Forwarded-For (0: use the socket's address).
+FIELDSVC_TRUSTED_PROXIES = env.int("FIELDSVC_TRUSTED_PROXIES", default=0)
+
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:56379/0")
+
+# Shared cache (rate-limit counters): Redis, database 1 of the broker's server unless given.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("CACHE_URL", default=CELERY_BROKER_URL.rsplit("/", 1)[0] + "/1"),
+        "KEY_PREFIX": "fieldsvc",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}
 # Results (e.g. an import run's final status) live in Redis for an hour, for callers that wait.
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
 CELERY_RESULT_EXPIRES = 3600

@@ -47,6 +47,14 @@ CATALOGUE = {
 }
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_counters():
+    """Rate-limit counters live in Redis per minute; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def catalogue(registry):
     services.catalogue_load(data=CATALOGUE)

@@ -10,7 +10,7 @@ from workorders import selectors, services
 from workorders.models import DetailedStatus
 from workorders.open311 import params, payloads
 from workorders.open311.render import Open311Error
-from workorders.open311.views import Open311Api, RequestListCreateApi
+from workorders.open311.views import Open311Api
 
 # mySociety's upper-case states -> ours; UNCHANGED keeps the state and only adds the note.
 FROM_MYSOCIETY = {
@@ -57,8 +57,7 @@ class ServiceRequestUpdatesApi(Open311Api):
     def post(self, request, format=None):
         self.xml_root = "service_request_updates"  # mySociety: the POST answer's root is singular
         form = request.data
-        api_key = RequestListCreateApi.api_key_from(params.value(form, "api_key")
-                                                     or request.headers.get("X-Api-Key", ""))
+        api_key = request.open311_api_key
         request_id = params.value(form, "service_request_id")
         if not request_id.isdigit():
             raise params.bad("service_request_id is required")

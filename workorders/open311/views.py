@@ -13,6 +13,7 @@ from workorders.catalogue import locale_pick
 from workorders.models import ApiKey
 from workorders.open311 import params, payloads
 from workorders.open311.render import Open311Error, Open311JSONRenderer, Open311XMLRenderer, exception_handler
+from workorders.open311.throttles import AddressRateThrottle, ApiKeyRateThrottle
 
 
 class Open311Api(APIView):
@@ -27,7 +28,12 @@ class Open311Api(APIView):
     def get_exception_handler(self):
         return exception_handler
 
+    throttle_classes = [AddressRateThrottle, ApiKeyRateThrottle]
+
     def initial(self, request, *args, **kwargs):
+        if request.method == "POST":  # the key first: its rate limit is checked with the others
+            request.open311_api_key = api_key_from(params.value(request.data, "api_key")
+                                                   or request.headers.get("X-Api-Key", ""))
         super().initial(request, *args, **kwargs)
         given = params.value(request.query_params, "jurisdiction_id") or (
             params.value(request.data, "jurisdiction_id") if request.method == "POST" else ""
@@ -49,6 +55,16 @@ class Open311Api(APIView):
     def locale(self) -> str:
         return locale_pick(params.value(self.request.query_params, "locale")
                            or self.request.headers.get("Accept-Language"))
+
+
+def api_key_from(key: str) -> ApiKey:
+    """The active API key ``key`` names (only its hash is stored), or a 403."""
+    if not key:
+        raise Open311Error(403, "api_key is required to submit a request")
+    found = selectors.api_key_active(key_sha256=services.api_key_hash(key))
+    if found is None:
+        raise Open311Error(403, "api_key is not valid")
+    return found
 
 
 def public_base(request) -> str:
@@ -100,7 +116,7 @@ class RequestListCreateApi(Open311Api):
 
     def post(self, request, format=None):
         form = request.data
-        api_key = self.api_key_from(params.value(form, "api_key") or request.headers.get("X-Api-Key", ""))
+        api_key = request.open311_api_key
         code = params.value(form, "service_code")
         if not code:
             raise Open311Error(400, "service_code is required")
@@ -115,15 +131,6 @@ class RequestListCreateApi(Open311Api):
         except services.IntakeError as exc:
             raise Open311Error(400, str(exc)) from None
         return Response([payloads.created_item(created, locale_pick(data.locale))], status=201 if is_new else 200)
-
-    @staticmethod
-    def api_key_from(key: str) -> ApiKey:
-        if not key:
-            raise Open311Error(403, "api_key is required to submit a request")
-        found = selectors.api_key_active(key_sha256=services.api_key_hash(key))
-        if found is None:
-            raise Open311Error(403, "api_key is not valid")
-        return found
 
 
 class RequestDetailApi(Open311Api):
