@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db.models import Q
 from django.db.models.functions import Now
 
@@ -214,6 +216,8 @@ class ServiceRequest(Timestamped):
             models.Index(fields=["service", "status", "-requested_at"], name="request_service_status_idx"),
             models.Index(fields=["device_id", "payload_sha256"], name="request_device_payload_idx",
                          condition=~Q(payload_sha256="")),
+            # GET /requests?q=: the same expression as selectors.TEXT_SEARCH, so the planner can use it.
+            GinIndex(SearchVector("description", "address_string", config="simple"), name="request_text_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["api_key", "idempotency_key"], name="request_idempotency_uniq",

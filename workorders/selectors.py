@@ -4,10 +4,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import Point, Polygon
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet
 
 from gis.spatial import queries
 from workorders.models import ApiKey, RequestNote, Service, ServiceAttribute, ServiceRequest, Survey
+
+# Same expression as the GIN index request_text_idx (workorders/models.py).
+TEXT_SEARCH = SearchVector("description", "address_string", config="simple")
 
 # Reporter details (email, phone, names, device and account ids) are deferred so a public listing
 # never even loads them.
@@ -52,6 +56,7 @@ class RequestFilter:
     box: Polygon | None = None  # storage CRS
     near: Point | None = None  # storage CRS; nearest first
     radius_m: float | None = None
+    text: str | None = None  # words in the description or address (full-text, any order)
 
 
 def _public(with_history: bool) -> QuerySet[ServiceRequest]:
@@ -80,6 +85,10 @@ def request_list_public(*, filters: RequestFilter, with_history: bool = False) -
         requests = requests.filter(updated_at__gt=filters.updated_after)
     if filters.updated_before:
         requests = requests.filter(updated_at__lt=filters.updated_before)
+    if filters.text:
+        requests = requests.annotate(search=TEXT_SEARCH).filter(
+            search=SearchQuery(filters.text, config="simple", search_type="websearch")
+        )
     if filters.box is not None:
         requests = queries.in_box(requests, filters.box)
     if filters.near is not None:

@@ -581,3 +581,13 @@ def test_PR14_bad_uploads_are_400_and_leave_nothing_behind(client, api_key, sett
                                                       "lat": LAT, "long": LON, "media": files})
     assert response.status_code == 400
     assert ServiceRequest.objects.count() == 0 and not any(tmp_path.rglob("*.*"))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_q_finds_requests_by_words_in_description_or_address(client, api_key, fmt):
+    dark = _make(client, api_key, description="Light flickering all night", address_string="12 Elm Street")[0]
+    _make(client, api_key, lat=LAT + 0.01, description="Lamp post leaning", address_string="3 Oak Ave")
+    found = body_data(client.get(f"{BASE}/requests.{fmt}?q=flickering"))
+    assert [r["service_request_id"] for r in found] == [dark]
+    assert [r["service_request_id"] for r in body_data(client.get(f"{BASE}/requests.{fmt}?q=elm street"))] == [dark]
+    assert body_data(client.get(f"{BASE}/requests.{fmt}?q=pothole")) == []

@@ -136,6 +136,9 @@ def request_filter(params: QueryDict) -> RequestFilter:
         end = start + window
     elif end and not start:
         start = end - window
+    text = value(params, "q")
+    if len(text) > 200:
+        raise bad("q is longer than 200 characters")
     lat, long, radius_m = _number(params, "lat"), _number(params, "long"), _number(params, "radius")
     if (lat is None) != (long is None):
         raise bad("lat and long go together")
@@ -151,6 +154,7 @@ def request_filter(params: QueryDict) -> RequestFilter:
         box=_bbox(params),
         near=_storage_point(long, lat, "lat/long") if lat is not None else None,
         radius_m=radius_m,
+        text=text or None,
     )
 
 

@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from workorders import selectors, services
+from workorders import selectors, services, suggest
 from workorders.catalogue import locale_pick
 from workorders.models import ApiKey
 from workorders.open311 import params, payloads
@@ -89,8 +89,17 @@ class ServiceListApi(Open311Api):
     xml_root = "services"
 
     def get(self, request, format=None):
+        """The catalogue; with ?q=words, only the services those words suggest, best first."""
         locale = self.locale()
-        return Response([payloads.service_item(s, locale) for s in selectors.service_list()])
+        services_found = list(selectors.service_list())
+        words = params.value(request.query_params, "q")
+        if words:
+            if len(words) > 500:
+                raise params.bad("q is longer than 500 characters")
+            ranked = suggest.suggest([suggest.entry_for(s) for s in services_found], words)
+            by_code = {s.code: s for s in services_found}
+            services_found = [by_code[code] for code, _ in ranked]
+        return Response([payloads.service_item(s, locale) for s in services_found])
 
 
 class ServiceDefinitionApi(Open311Api):
