@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "rest_framework_gis",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "gis",
     "workorders",
     "tiles",
@@ -177,6 +179,20 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# OpenAPI (drf-spectacular) at /api/schema/, browsable at /api/docs/ with Swagger UI served locally.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "fieldsvc API",
+    "DESCRIPTION": (
+        "Open311 GeoReport v2 (XML by default, JSON with the .json suffix) with the extensions real "
+        "clients use, and the registry API. POST needs an api_key (manage.py open311_key create)."
+    ),
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- i18n, static -----------------------------------------------------------------------------

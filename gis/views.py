@@ -1,5 +1,7 @@
 """Registry HTTP interfaces."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +13,7 @@ from gis.crs import storage_crs_name, storage_srid
 class RegistrySummaryApi(APIView):
     """What the registry holds: counts per table and per asset type."""
 
+    @extend_schema(tags=["Registry"], summary="What the registry holds", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         asset_types = [
             {

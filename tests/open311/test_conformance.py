@@ -591,3 +591,9 @@ def test_q_finds_requests_by_words_in_description_or_address(client, api_key, fm
     assert [r["service_request_id"] for r in found] == [dark]
     assert [r["service_request_id"] for r in body_data(client.get(f"{BASE}/requests.{fmt}?q=elm street"))] == [dark]
     assert body_data(client.get(f"{BASE}/requests.{fmt}?q=pothole")) == []
+
+
+def test_huge_ids_are_not_found_not_server_errors(client, catalogue):
+    assert client.get(f"{BASE}/requests/99999999999999999999999.json").status_code == 404
+    assert client.get(f"{BASE}/requests.json?service_request_id=99999999999999999999999").status_code == 400
+    assert client.get("/requests/99999999999999999999999").status_code == 404

@@ -115,7 +115,7 @@ def request_filter(params: QueryDict) -> RequestFilter:
     """GET /requests parameters (with the extensions) as a RequestFilter; the 90-day rule applied."""
     ids = _list(params, "service_request_id")
     if ids:
-        if not all(i.isdigit() for i in ids):
+        if not all(i.isdigit() and len(i) <= 18 for i in ids):
             raise bad("service_request_id must be a comma-separated list of request ids")
         return RequestFilter(ids=[int(i) for i in ids])
     statuses = [s.lower() for s in _list(params, "status")]

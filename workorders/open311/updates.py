@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from workorders import selectors, services
 from workorders.models import DetailedStatus
-from workorders.open311 import params, payloads
+from workorders.open311 import params, payloads, schema
 from workorders.open311.render import Open311Error
 from workorders.open311.views import Open311Api
 
@@ -41,6 +41,7 @@ def update_item(note) -> dict:
 class ServiceRequestUpdatesApi(Open311Api):
     xml_root = "service_requests_updates"
 
+    @schema.updates_list
     def get(self, request, format=None):
         query = request.query_params
         start, end = params.datetime_param(query, "start_date"), params.datetime_param(query, "end_date")
@@ -54,6 +55,7 @@ class ServiceRequestUpdatesApi(Open311Api):
         notes = selectors.note_list_public(start=start, end=end)[first:first + page.size]
         return Response([update_item(note) for note in notes])
 
+    @schema.updates_create
     def post(self, request, format=None):
         self.xml_root = "service_request_updates"  # mySociety: the POST answer's root is singular
         form = request.data

@@ -11,9 +11,11 @@ from rest_framework.views import APIView
 from workorders import selectors, services, suggest
 from workorders.catalogue import locale_pick
 from workorders.models import ApiKey
-from workorders.open311 import params, payloads
+from workorders.open311 import params, payloads, schema
 from workorders.open311.render import Open311Error, Open311JSONRenderer, Open311XMLRenderer, exception_handler
 from workorders.open311.throttles import AddressRateThrottle, ApiKeyRateThrottle
+
+MAX_ID = 2**63 - 1  # bigint: a longer number names no request (and must not reach the database)
 
 
 class Open311Api(APIView):
@@ -78,6 +80,7 @@ def endpoint_url(request) -> str:
 class DiscoveryApi(Open311Api):
     xml_root = "discovery"
 
+    @schema.discovery
     def get(self, request, format=None):
         changed = selectors.catalogue_changed_at() or timezone.now()
         return Response(payloads.discovery(url=endpoint_url(request), changeset=changed,
@@ -88,6 +91,7 @@ class DiscoveryApi(Open311Api):
 class ServiceListApi(Open311Api):
     xml_root = "services"
 
+    @schema.services_list
     def get(self, request, format=None):
         """The catalogue; with ?q=words, only the services those words suggest, best first."""
         locale = self.locale()
@@ -105,6 +109,7 @@ class ServiceListApi(Open311Api):
 class ServiceDefinitionApi(Open311Api):
     xml_root = "service_definition"
 
+    @schema.service_definition
     def get(self, request, service_code: str, format=None):
         service = selectors.service_get(code=service_code)
         if service is None:
@@ -115,6 +120,7 @@ class ServiceDefinitionApi(Open311Api):
 class RequestListCreateApi(Open311Api):
     xml_root = "service_requests"
 
+    @schema.requests_list
     def get(self, request, format=None):
         filters = params.request_filter(request.query_params)
         page = params.page(request.query_params)
@@ -123,6 +129,7 @@ class RequestListCreateApi(Open311Api):
         found = list(selectors.request_list_public(filters=filters, with_history=extensions)[start:start + page.size])
         return Response(payloads.request_items(found, locale=self.locale(), extensions=extensions))
 
+    @schema.requests_create
     def post(self, request, format=None):
         form = request.data
         api_key = request.open311_api_key
@@ -145,9 +152,11 @@ class RequestListCreateApi(Open311Api):
 class RequestDetailApi(Open311Api):
     xml_root = "service_requests"
 
-    def get(self, request, service_request_id: str, format=None):
+    @schema.request_detail
+    def get(self, request, service_request_id: int, format=None):
         extensions = self.extensions()
-        found = selectors.request_get_public(request_id=int(service_request_id), with_history=extensions)
+        found = None if service_request_id > MAX_ID else selectors.request_get_public(
+            request_id=service_request_id, with_history=extensions)
         if found is None:
             raise Open311Error(404, f"service_request_id {service_request_id} not found")
         return Response(payloads.request_items([found], locale=self.locale(), extensions=extensions))
@@ -156,6 +165,7 @@ class RequestDetailApi(Open311Api):
 class TokenApi(Open311Api):
     xml_root = "service_requests"
 
+    @schema.token
     def get(self, request, token: str, format=None):
         found = selectors.request_by_token(token=token)
         if found is None:
