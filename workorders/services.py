@@ -70,6 +70,9 @@ class RequestInput:
     idempotency_key: str = ""
     requested_at: dt.datetime | None = None  # replayed history keeps its own times
     uploads: list = field(default_factory=list)  # photos (UploadedFile), checked by workorders.media
+    check_duplicates: bool = True
+    expected_at: dt.datetime | None = None  # replayed history keeps its own targets
+    external_id: str = ""  # the case id in the system it came from
     media_base_url: str = ""  # where /media/ is served, for the photos' media_url
 
 
@@ -168,7 +171,10 @@ def _insert(service, data, api_key, point, description, answers, payload) -> Ser
         address_id=data.address_id[:120],
         zipcode=data.zipcode[:12],
         requested_at=requested_at,
-        expected_at=requested_at + dt.timedelta(hours=service.sla_hours) if service.sla_hours else None,
+        expected_at=data.expected_at or (
+            requested_at + dt.timedelta(hours=service.sla_hours) if service.sla_hours else None
+        ),
+        external_id=data.external_id or None,
         department_id=service.department_id,
         district=district,
         channel=data.channel,
@@ -185,7 +191,7 @@ def _insert(service, data, api_key, point, description, answers, payload) -> Ser
     if service.informational:  # an inquiry is answered as it is logged: never dispatched
         request.status, request.detailed_status = RequestStatus.CLOSED, DetailedStatus.NOTED
         request.closed_at = requested_at
-    elif point is not None:
+    elif point is not None and data.check_duplicates:
         parent = selectors.request_duplicate_candidate(
             service=service, point=point, at=requested_at, radius_m=settings.FIELDSVC_DUPLICATE_RADIUS_M,
             window=dt.timedelta(hours=settings.FIELDSVC_DUPLICATE_WINDOW_H),
@@ -271,7 +277,7 @@ def request_status_change(
         )
         if detailed_status != previous or kind != NoteKind.ACTIVITY:  # a comment alone tells nobody
             survey = None
-            if kind == NoteKind.CLOSED and detailed_status in SURVEY_AFTER:
+            if kind == NoteKind.CLOSED and detailed_status in SURVEY_AFTER and locked.followers.exists():
                 survey = Survey.objects.create(request=locked, token=secrets.token_urlsafe(24))
             sent = notifications.notifications_create(request=locked, note=note, survey=survey)
             transaction.on_commit(partial(_enqueue_notifications, [n.pk for n in sent]))
@@ -344,6 +350,25 @@ def survey_answer(*, survey: Survey, fixed: bool, satisfaction: int | None, comm
                 request_status_change(request=request, detailed_status=DetailedStatus.REOPENED,
                                       description=f"The resident says it is not fixed{words}", author="survey")
     return locked
+
+
+def request_replay(*, service: Service, data: RequestInput, step_status: str | None = None,
+                   step_at: dt.datetime | None = None, step_description: str = "") -> ServiceRequest:
+    """Load one case of an earlier system's history through intake, then move it to its recorded state.
+
+    A location outside the storage CRS's area (a mis-geocoded case) is dropped and the address kept.
+    """
+    try:
+        request, _ = request_create(service=service, data=data)
+    except IntakeError:
+        if data.lat is None:
+            raise
+        data.lat = data.long = None
+        request, _ = request_create(service=service, data=data)
+    if step_status and step_status != request.detailed_status:
+        request_status_change(request=request, detailed_status=step_status, description=step_description,
+                              author="replayed history", at=step_at)
+    return request
 
 
 # --- API keys -----------------------------------------------------------------------------------
