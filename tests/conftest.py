@@ -13,6 +13,12 @@ from gis.importing.mapping import parse_mapping
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 
 
+@pytest.fixture(autouse=True)
+def fresh_area_index(settings):
+    """Each test sees the districts of its own transaction (the in-process index re-checks at once)."""
+    settings.FIELDSVC_AREAS_RECHECK_S = 0
+
+
 @pytest.fixture
 def registry(db):
     """Departments and asset types of the demo (fixtures/registry.yaml)."""

@@ -91,12 +91,13 @@ def _not_one_of(code: str, value: str, keys: set[str]) -> AnswerInvalid:
     return AnswerInvalid(f"{code}: {value[:40]!r} is not one of {', '.join(sorted(keys))}")
 
 
-def answers_check(attributes: Iterable, submitted: dict[str, list[str]]) -> dict[str, Any]:
+def answers_check(attributes: Iterable, submitted: dict[str, list[str]], *, require: bool = True) -> dict[str, Any]:
     """The answers to store, checked against the service's attribute definitions.
 
     ``submitted`` maps attribute codes to their values (one, or several for attribute[CODE][]).
     Unknown codes are kept as short text (clients add their own ids, PR-15); answers to
-    information-only attributes are dropped.
+    information-only attributes are dropped. ``require=False`` (replayed history, which other
+    forms collected) lets required questions go unanswered.
     """
     answers: dict[str, Any] = {}
     known = set()
@@ -106,7 +107,7 @@ def answers_check(attributes: Iterable, submitted: dict[str, list[str]]) -> dict
             continue
         values = [v.strip() for v in submitted.get(attribute.code, []) if v is not None and v.strip()]
         if not values:
-            if attribute.required:
+            if attribute.required and require:
                 raise AnswerInvalid(f"{attribute.code} required: {attribute.description}")
             continue
         keys = {str(v["key"]) for v in attribute.values or []}

@@ -53,12 +53,13 @@ def compose(request: ServiceRequest, note: RequestNote, survey: Survey | None) -
     return subject, "\n".join(lines)
 
 
-def notifications_create(*, request: ServiceRequest, note: RequestNote, survey: Survey | None) -> list[Notification]:
+def notifications_create(*, request: ServiceRequest, note: RequestNote, survey: Survey | None,
+                         followers: list) -> list[Notification]:
     """One outbox row per follower (email if they gave one, else SMS); sent after commit by a worker."""
     subject, body = compose(request, note, survey)
     rows = [
         Notification(request=request, follower=follower, note=note, channel="email" if follower.email else "sms",
                      subject=subject, body=body)
-        for follower in request.followers.all()
+        for follower in followers
     ]
     return Notification.objects.bulk_create(rows)

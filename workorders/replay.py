@@ -97,6 +97,7 @@ def case_from_row(row: dict) -> Case:
         channel=CHANNELS.get(row["report_source"].strip(), Channel.PHONE),
         requested_at=opened,
         check_duplicates=False,  # history keeps its own duplicate decisions
+        require_answers=False,
     )
     return Case(
         external_id=row["case_id"].strip(), topic=row["case_topic"].strip(), data=data,

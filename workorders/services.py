@@ -15,9 +15,8 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from gis import crs
-from gis.models import AssetType, Department, District
-from gis.spatial import queries
+from gis import areas, crs
+from gis.models import AssetType, Department
 from workorders import media, notifications, selectors
 from workorders.catalogue import AnswerInvalid, answers_check, description_check
 from workorders.models import (
@@ -71,6 +70,7 @@ class RequestInput:
     requested_at: dt.datetime | None = None  # replayed history keeps its own times
     uploads: list = field(default_factory=list)  # photos (UploadedFile), checked by workorders.media
     check_duplicates: bool = True
+    require_answers: bool = True  # replayed history was collected by other forms
     expected_at: dt.datetime | None = None  # replayed history keeps its own targets
     external_id: str = ""  # the case id in the system it came from
     media_base_url: str = ""  # where /media/ is served, for the photos' media_url
@@ -128,7 +128,7 @@ def request_create(*, service: Service, data: RequestInput, api_key: ApiKey | No
         raise IntakeError(f"service {service.code} is not accepting requests")
     try:
         description = description_check(data.description)
-        answers = answers_check(service.attributes.all(), data.attributes)
+        answers = answers_check(service.attributes.all(), data.attributes, require=data.require_answers)
     except AnswerInvalid as exc:
         raise IntakeError(str(exc)) from None
     point = _location(data, required=not service.informational)  # a question needs no place
@@ -161,7 +161,7 @@ def request_create(*, service: Service, data: RequestInput, api_key: ApiKey | No
 
 def _insert(service, data, api_key, point, description, answers, payload) -> ServiceRequest:
     requested_at = data.requested_at or timezone.now()
-    district = queries.at_point(District.objects.filter(kind="neighbourhood"), point).first() if point else None
+    district_id = areas.district_id_at(point.x, point.y) if point else None
     request = ServiceRequest(
         service=service,
         reference=_reference(),
@@ -176,7 +176,7 @@ def _insert(service, data, api_key, point, description, answers, payload) -> Ser
         ),
         external_id=data.external_id or None,
         department_id=service.department_id,
-        district=district,
+        district_id=district_id,
         channel=data.channel,
         attributes=answers,
         media_urls=data.media_urls,
@@ -275,13 +275,16 @@ def request_status_change(
             description=description, media_urls=media_urls or [], author=author, api_key=api_key,
             external_update_id=external_update_id,
         )
-        if detailed_status != previous or kind != NoteKind.ACTIVITY:  # a comment alone tells nobody
+        followers = list(locked.followers.all())
+        if followers and (detailed_status != previous or kind != NoteKind.ACTIVITY):  # a comment tells nobody
             survey = None
-            if kind == NoteKind.CLOSED and detailed_status in SURVEY_AFTER and locked.followers.exists():
+            if kind == NoteKind.CLOSED and detailed_status in SURVEY_AFTER:
                 survey = Survey.objects.create(request=locked, token=secrets.token_urlsafe(24))
-            sent = notifications.notifications_create(request=locked, note=note, survey=survey)
+            sent = notifications.notifications_create(request=locked, note=note, survey=survey,
+                                                      followers=followers)
             transaction.on_commit(partial(_enqueue_notifications, [n.pk for n in sent]))
-    request.refresh_from_db()
+    for name in ("detailed_status", "status", "closed_at", "status_notes", "updated_at"):
+        setattr(request, name, getattr(locked, name))
     return note
 
 

@@ -26,8 +26,9 @@ DISTRICT_MAPPING = {"target": "district", "external_id": "id", "fields": {"name"
 @pytest.mark.parametrize("merging", [False, True], ids=["fresh-namespace", "merge"])
 def test_each_bad_geometry_kind_is_rejected_with_row_and_reason(db, geojson_file, mapping_for, merging):
     if merging:  # a neighbourhood already there: the file is staged whole and merged, not streamed in
+        polygon = GEOSGeometry(json.dumps(square(LON - 0.01, LAT)), srid=4326)
         District.objects.create(external_id="other", name="Other", kind="neighbourhood",
-                                geom=MultiPolygon(GEOSGeometry(json.dumps(square(LON - 0.01, LAT)), srid=4326)))
+                                geom=MultiPolygon(polygon, srid=4326))
     bowtie = {"type": "Polygon", "coordinates": [[[LON, LAT], [LON + 0.001, LAT + 0.001],
                                                   [LON + 0.001, LAT], [LON, LAT + 0.001], [LON, LAT]]]}
     spike = {"type": "Polygon", "coordinates": [[[LON, LAT], [LON + 0.001, LAT], [LON, LAT]]]}

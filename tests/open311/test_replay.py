@@ -34,7 +34,6 @@ def test_replay_keeps_times_states_and_channels_and_runs_again_harmlessly(catalo
     Service.objects.filter(code="streetlight-outage").update(source_topics=["Street Light Outage"])
     Service.objects.filter(code="pothole").update(source_topics=["Pothole"])
     Service.objects.filter(code="building-inspection").update(source_topics=["Other"])  # the fallback
-    Service.objects.filter(code="pothole").first().attributes.update(required=False)
     path, rows = _slice(tmp_path)
     call_command("replay_311", str(path))
     out = capsys.readouterr().out

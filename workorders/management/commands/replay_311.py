@@ -24,7 +24,8 @@ class Command(BaseCommand):
         source = Path(path)
         if not source.exists():
             raise CommandError(f"no such file: {source}")
-        by_topic = {topic: s for s in Service.objects.all() for topic in s.source_topics}
+        # Questions prefetched once: intake checks answers against them for every case.
+        by_topic = {topic: s for s in Service.objects.prefetch_related("attributes") for topic in s.source_topics}
         fallback = by_topic.get("Other")
         if not by_topic:
             raise CommandError("the catalogue maps no Boston topics: run manage.py load_catalogue first")
