@@ -158,7 +158,7 @@ stop_pidfile() {
 }
 
 down() {
-  for p in demo web worker beat; do stop_pidfile "$p"; done
+  for p in demo replay web worker beat; do stop_pidfile "$p"; done
   if pg_running; then say "stopping PostgreSQL"; as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null; fi
   if redis_running; then say "stopping Redis"; redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || stop_pidfile redis; fi
   rm -f "$RUN/redis.pid"
@@ -194,7 +194,7 @@ demo() {
   cleanup() {
     trap - INT TERM EXIT
     say "shutting down web, worker and beat"
-    for p in web worker beat; do stop_pidfile "$p"; done
+    for p in replay web worker beat; do stop_pidfile "$p"; done
     rm -f "$RUN/demo.pid"
   }
   trap cleanup INT TERM EXIT
@@ -205,6 +205,9 @@ demo() {
     --pidfile "$RUN/worker.pid" & pids+=($!)
   "$VENV/bin/celery" -A fieldsvc beat --loglevel INFO --schedule "$RUN/celerybeat-schedule" \
     --pidfile "$RUN/beat.pid" & pids+=($!)
+  # Boston's 311 history (38,971 cases) loads behind the running server; later runs skip what is there.
+  "$PY" manage.py replay_311 >"$LOG/replay.log" 2>&1 &
+  echo $! > "$RUN/replay.pid"
   sleep 2
   cat <<MSG
 
@@ -214,6 +217,9 @@ demo() {
     health     http://$HTTP_HOST:$HTTP_PORT/health
     api        http://$HTTP_HOST:$HTTP_PORT/api/
     open311    http://$HTTP_HOST:$HTTP_PORT/open311/v2/discovery.json   (API key for POST: $api_key)
+    api docs   http://$HTTP_HOST:$HTTP_PORT/api/docs/
+    status     http://$HTTP_HOST:$HTTP_PORT/status   (look a request up by number)
+    history    Boston's 311 cases are loading in the background: .stack/log/replay.log
 
 MSG
   # Whichever child ends first ends the demo; the trap stops the rest.

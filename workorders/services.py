@@ -360,7 +360,13 @@ def request_replay(*, service: Service, data: RequestInput, step_status: str | N
     """Load one case of an earlier system's history through intake, then move it to its recorded state.
 
     A location outside the storage CRS's area (a mis-geocoded case) is dropped and the address kept.
+    One transaction: an interrupted replay never leaves a case without its recorded state.
     """
+    with transaction.atomic():
+        return _replay(service, data, step_status, step_at, step_description)
+
+
+def _replay(service, data, step_status, step_at, step_description) -> ServiceRequest:
     try:
         request, _ = request_create(service=service, data=data)
     except IntakeError:
