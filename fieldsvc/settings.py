@@ -106,6 +106,8 @@ FIELDSVC_IMPORT_MAX_STORED_REJECTS = env.int("FIELDSVC_IMPORT_MAX_STORED_REJECTS
 FIELDSVC_IMPORT_REQUEUE_AFTER_S = env.int("FIELDSVC_IMPORT_REQUEUE_AFTER_S", default=300)
 # Seconds /health waits for a Celery worker to answer a ping.
 FIELDSVC_HEALTH_WORKER_TIMEOUT_S = env.float("FIELDSVC_HEALTH_WORKER_TIMEOUT_S", default=1.0)
+# Seconds a process trusts its copy of the catalogue, departments and API keys (workorders/cached.py).
+FIELDSVC_CATALOGUE_RECHECK_S = env.float("FIELDSVC_CATALOGUE_RECHECK_S", default=10.0)
 # Seconds an in-process district lookup index is trusted before checking the table for changes.
 FIELDSVC_AREAS_RECHECK_S = env.float("FIELDSVC_AREAS_RECHECK_S", default=30.0)
 # Where uploaded import files are kept until their run has finished.

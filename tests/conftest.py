@@ -17,6 +17,7 @@ FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 def fresh_area_index(settings):
     """Each test sees the districts of its own transaction (the in-process index re-checks at once)."""
     settings.FIELDSVC_AREAS_RECHECK_S = 0
+    settings.FIELDSVC_CATALOGUE_RECHECK_S = 0
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
+from django.utils import timezone
 
 from workorders.models import ApiKey, Follower, RequestNote, Service, ServiceAttribute, ServiceGroup, ServiceRequest
 
@@ -24,6 +25,11 @@ class ServiceAdmin(admin.ModelAdmin):
     search_fields = ("name", "code", "keywords")
     filter_horizontal = ("asset_types", "related")
     inlines = [ServiceAttributeInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Edited questions change the definition: move the service's (and discovery's) changeset.
+        Service.objects.filter(pk=form.instance.pk).update(updated_at=timezone.now())
 
 
 @admin.register(ApiKey)

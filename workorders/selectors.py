@@ -7,7 +7,9 @@ from django.contrib.gis.geos import Point, Polygon
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet
 
+from gis.models import District
 from gis.spatial import queries
+from workorders import cached
 from workorders.models import ApiKey, RequestNote, Service, ServiceAttribute, ServiceRequest, Survey
 
 # Same expression as the GIN index request_text_idx (workorders/models.py).
@@ -34,12 +36,8 @@ def catalogue_changed_at() -> dt.datetime | None:
 
 
 def service_get(*, code: str) -> Service | None:
-    return (
-        Service.objects.select_related("group", "department")
-        .prefetch_related(Prefetch("attributes", queryset=ServiceAttribute.objects.order_by("order")))
-        .filter(code=code, active=True)
-        .first()
-    )
+    """An active service with its questions (from the per-process catalogue copy)."""
+    return cached.catalogue().by_code.get(code)
 
 
 @dataclass
@@ -68,9 +66,8 @@ def _public(with_history: bool) -> QuerySet[ServiceRequest]:
     return requests
 
 
-def request_list_public(*, filters: RequestFilter, with_history: bool = False) -> QuerySet[ServiceRequest]:
-    """Requests matching the filters, newest first (nearest first with ``near``), without private fields."""
-    requests = _public(with_history)
+def _filtered(requests: QuerySet, filters: RequestFilter) -> QuerySet:
+    """The filters applied, newest first (nearest first with ``near``)."""
     if filters.ids is not None:
         return requests.filter(pk__in=filters.ids).order_by("-requested_at", "-id")
     if filters.service_codes:
@@ -98,6 +95,36 @@ def request_list_public(*, filters: RequestFilter, with_history: bool = False) -
     return requests.order_by("-requested_at", "-id")
 
 
+def request_list_public(*, filters: RequestFilter, with_history: bool = False) -> QuerySet[ServiceRequest]:
+    """Requests matching the filters, newest first (nearest first with ``near``), without private fields."""
+    return _filtered(_public(with_history), filters)
+
+
+# What public listings read of a request, as plain values: no model instances, no geometry objects.
+PUBLIC_COLUMNS = ("id", "reference", "status", "detailed_status", "status_notes", "description", "address_string",
+                  "address_id", "zipcode", "requested_at", "updated_at", "closed_at", "expected_at", "media_urls",
+                  "service_id", "department_id", "district_id", "channel", "duplicate_of_id")
+
+
+def request_rows_public(*, filters: RequestFilter, offset: int = 0, limit: int = 1000) -> list[dict]:
+    """One page of matching requests as dicts of PUBLIC_COLUMNS plus storage-CRS ``x`` and ``y``."""
+    rows = queries.with_xy(_filtered(ServiceRequest.objects.all(), filters))
+    return list(rows.values(*PUBLIC_COLUMNS, "x", "y")[offset:offset + limit])
+
+
+def notes_public(*, request_ids: list[int]) -> dict[int, list[dict]]:
+    """Each request's history, oldest first (who wrote a note is not public)."""
+    notes: dict[int, list[dict]] = {pk: [] for pk in request_ids}
+    for note in (RequestNote.objects.filter(request_id__in=request_ids).order_by("created_at", "id")
+                 .values("request_id", "created_at", "kind", "status", "detailed_status", "description")):
+        notes[note["request_id"]].append(note)
+    return notes
+
+
+def district_names(*, ids: set[int]) -> dict[int, str]:
+    return dict(District.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+
+
 def request_get_public(*, request_id: int, with_history: bool = False) -> ServiceRequest | None:
     return _public(with_history).filter(pk=request_id).first()
 
@@ -107,14 +134,14 @@ def request_by_token(*, token: str) -> ServiceRequest | None:
 
 
 def api_key_active(*, key_sha256: str) -> ApiKey | None:
-    return ApiKey.objects.filter(key_sha256=key_sha256, active=True).first()
+    return cached.api_key(key_sha256)
 
 
 def request_duplicate_candidate(*, service: Service, point: Point, at: dt.datetime, radius_m: float,
                                 window: dt.timedelta) -> ServiceRequest | None:
     """The nearest open, original request of this or a related service within ``radius_m`` that was
     reported within ``window`` before ``at`` (GiST index on ServiceRequest.geom)."""
-    services = [service.pk, *service.related.values_list("pk", flat=True)]
+    services = [service.pk, *cached.catalogue().related_ids.get(service.pk, [])]
     candidates = ServiceRequest.objects.filter(
         service__in=services, status="open", duplicate_of__isnull=True,
         requested_at__gte=at - window, requested_at__lte=at,

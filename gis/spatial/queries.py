@@ -2,7 +2,7 @@
 
 from django.contrib.gis.db.models.functions import Distance, GeometryDistance
 from django.contrib.gis.geos import GEOSGeometry, Polygon
-from django.db.models import QuerySet
+from django.db.models import FloatField, Func, QuerySet
 
 
 def at_point(queryset: QuerySet, point: GEOSGeometry, *, field: str = "geom") -> QuerySet:
@@ -21,5 +21,25 @@ def in_box(queryset: QuerySet, box: Polygon, *, field: str = "geom") -> QuerySet
 
 
 def nearest_first(queryset: QuerySet, point: GEOSGeometry, *, field: str = "geom") -> QuerySet:
-    """Ordered by distance with the KNN operator <-> (GiST index), ``distance_m`` annotated."""
-    return queryset.annotate(distance_m=Distance(field, point)).order_by(GeometryDistance(field, point))
+    """Ordered by distance with the KNN operator <-> (GiST index)."""
+    return queryset.order_by(GeometryDistance(field, point))
+
+
+def with_distance(queryset: QuerySet, point: GEOSGeometry, *, field: str = "geom") -> QuerySet:
+    """``distance_m`` (ST_Distance in the metre storage CRS) annotated."""
+    return queryset.annotate(distance_m=Distance(field, point))
+
+
+class _X(Func):
+    function = "ST_X"
+    output_field = FloatField()
+
+
+class _Y(Func):
+    function = "ST_Y"
+    output_field = FloatField()
+
+
+def with_xy(queryset: QuerySet, *, field: str = "geom") -> QuerySet:
+    """A point's storage-CRS ``x`` and ``y`` as plain numbers (no geometry object built per row)."""
+    return queryset.annotate(x=_X(field), y=_Y(field))

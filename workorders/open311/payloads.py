@@ -6,6 +6,7 @@ import numpy as np
 from django.utils import timezone
 
 from gis import crs
+from workorders import cached
 from workorders.catalogue import translated
 from workorders.models import Service, ServiceRequest
 
@@ -81,69 +82,76 @@ def created_item(request: ServiceRequest, locale: str) -> dict:
     return item
 
 
-def request_items(requests: list[ServiceRequest], *, locale: str, extensions: bool = False) -> list[dict]:
-    """GET /requests items: every one of the 17 spec fields present, null where unknown.
-
-    ``extensions`` adds ``extended_attributes`` and the ``notes`` history (Chicago/Boston style);
-    the requests must then come with district and notes prefetched.
-    """
-    located = [r for r in requests if r.geom is not None]
-    lonlat = crs.wgs84_points(np.array([(r.geom.x, r.geom.y) for r in located], dtype=float).reshape(-1, 2))
-    where = {r.pk: (round(float(lon), 7), round(float(lat), 7)) for r, (lon, lat) in zip(located, lonlat,
-                                                                                          strict=True)}
+def request_items(rows: list[dict], *, locale: str, extensions: bool = False,
+                  notes: dict[int, list[dict]] | None = None, districts: dict[int, str] | None = None) -> list[dict]:
+    """GET /requests items from selectors.request_rows_public: every one of the 17 spec fields present,
+    null where unknown. ``extensions`` adds ``extended_attributes`` and the ``notes`` history."""
+    catalogue = cached.catalogue()
+    located = [row for row in rows if row["x"] is not None]
+    lonlat = crs.wgs84_points(np.array([(r["x"], r["y"]) for r in located], dtype=float).reshape(-1, 2))
+    where = {r["id"]: (round(float(lon), 7), round(float(lat), 7)) for r, (lon, lat) in zip(located, lonlat,
+                                                                                             strict=True)}
+    texts: dict[int, tuple[str, str | None]] = {}  # service id -> (name, notice) in this locale
     items = []
-    for request in requests:
-        service = request.service
-        lon, lat = where.get(request.pk, (None, None))
-        closed = request.closed_at
-        items.append({
-            "service_request_id": str(request.pk),
-            "status": request.status,
-            "status_notes": request.status_notes or None,
-            "service_name": translated(service.i18n, locale, "name", service.name),
-            "service_code": service.code,
-            "description": request.description or None,
-            "agency_responsible": request.department.name,
-            "service_notice": translated(service.i18n, locale, "notice", service.notice) or None,
-            "requested_datetime": w3c(request.requested_at),
-            "updated_datetime": w3c(closed or request.updated_at),
-            "expected_datetime": w3c(request.expected_at),
-            "address": request.address_string or None,
-            "address_id": request.address_id or None,
-            "zipcode": request.zipcode or None,
+    for row in rows:
+        service_id = row["service_id"]
+        if service_id not in texts:
+            service = catalogue.by_id[service_id]
+            texts[service_id] = (translated(service.i18n, locale, "name", service.name),
+                                 translated(service.i18n, locale, "notice", service.notice) or None)
+        name, notice = texts[service_id]
+        department = catalogue.departments[row["department_id"]]
+        lon, lat = where.get(row["id"], (None, None))
+        item = {
+            "service_request_id": str(row["id"]),
+            "status": row["status"],
+            "status_notes": row["status_notes"] or None,
+            "service_name": name,
+            "service_code": catalogue.by_id[service_id].code,
+            "description": row["description"] or None,
+            "agency_responsible": department.name,
+            "service_notice": notice,
+            "requested_datetime": w3c(row["requested_at"]),
+            "updated_datetime": w3c(row["closed_at"] or row["updated_at"]),
+            "expected_datetime": w3c(row["expected_at"]),
+            "address": row["address_string"] or None,
+            "address_id": row["address_id"] or None,
+            "zipcode": row["zipcode"] or None,
             "lat": lat,
             "long": lon,
-            "media_url": request.media_urls[0] if request.media_urls else None,
-        })
+            "media_url": row["media_urls"][0] if row["media_urls"] else None,
+        }
         if extensions:
-            items[-1]["extended_attributes"] = extended_attributes(request)
-            items[-1]["notes"] = [note_item(note) for note in request.notes.all()]
+            item["extended_attributes"] = extended_attributes(row, department, (districts or {}))
+            item["notes"] = [note_item(note) for note in (notes or {}).get(row["id"], [])]
+        items.append(item)
     return items
 
 
-def extended_attributes(request: ServiceRequest) -> dict:
+def extended_attributes(row: dict, department, districts: dict[int, str]) -> dict:
     """The fine state and what the city knows about the case; never who reported it."""
+    parent = row["duplicate_of_id"]
     return {
-        "reference": request.reference,
-        "detailed_status": request.detailed_status,
-        "department": request.department.code,
-        "neighbourhood": request.district.name if request.district_id else None,
-        "channel": request.channel,
-        "duplicate": request.duplicate_of_id is not None,
-        "parent_service_request_id": str(request.duplicate_of_id) if request.duplicate_of_id else None,
-        "closed_datetime": w3c(request.closed_at),
-        "media_urls": list(request.media_urls),
+        "reference": row["reference"],
+        "detailed_status": row["detailed_status"],
+        "department": department.code,
+        "neighbourhood": districts.get(row["district_id"]),
+        "channel": row["channel"],
+        "duplicate": parent is not None,
+        "parent_service_request_id": str(parent) if parent else None,
+        "closed_datetime": w3c(row["closed_at"]),
+        "media_urls": list(row["media_urls"]),
         "asset_ids": [],  # filled once reports are linked to assets (issue #4)
     }
 
 
-def note_item(note) -> dict:
+def note_item(note: dict) -> dict:
     return {
-        "datetime": w3c(note.created_at),
-        "type": note.kind,
-        "status": note.status,
-        "detailed_status": note.detailed_status,
-        "description": note.description or None,
+        "datetime": w3c(note["created_at"]),
+        "type": note["kind"],
+        "status": note["status"],
+        "detailed_status": note["detailed_status"],
+        "description": note["description"] or None,
     }
 
 

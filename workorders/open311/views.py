@@ -54,6 +54,16 @@ class Open311Api(APIView):
         """extensions=true adds extended_attributes and notes; the default output stays plain v2."""
         return params.value(self.request.query_params, "extensions").lower() == "true"
 
+    def items(self, rows: list[dict]) -> list[dict]:
+        """Request items in the asked locale; with extensions=true, their notes and neighbourhoods too."""
+        if not self.extensions():
+            return payloads.request_items(rows, locale=self.locale())
+        ids = [row["id"] for row in rows]
+        return payloads.request_items(
+            rows, locale=self.locale(), extensions=True, notes=selectors.notes_public(request_ids=ids),
+            districts=selectors.district_names(ids={r["district_id"] for r in rows if r["district_id"]}),
+        )
+
     def locale(self) -> str:
         return locale_pick(params.value(self.request.query_params, "locale")
                            or self.request.headers.get("Accept-Language"))
@@ -125,9 +135,8 @@ class RequestListCreateApi(Open311Api):
         filters = params.request_filter(request.query_params)
         page = params.page(request.query_params)
         start = (page.number - 1) * page.size
-        extensions = self.extensions()
-        found = list(selectors.request_list_public(filters=filters, with_history=extensions)[start:start + page.size])
-        return Response(payloads.request_items(found, locale=self.locale(), extensions=extensions))
+        rows = selectors.request_rows_public(filters=filters, offset=start, limit=page.size)
+        return Response(self.items(rows))
 
     @schema.requests_create
     def post(self, request, format=None):
@@ -154,12 +163,11 @@ class RequestDetailApi(Open311Api):
 
     @schema.request_detail
     def get(self, request, service_request_id: int, format=None):
-        extensions = self.extensions()
-        found = None if service_request_id > MAX_ID else selectors.request_get_public(
-            request_id=service_request_id, with_history=extensions)
-        if found is None:
+        rows = [] if service_request_id > MAX_ID else selectors.request_rows_public(
+            filters=selectors.RequestFilter(ids=[service_request_id]))
+        if not rows:
             raise Open311Error(404, f"service_request_id {service_request_id} not found")
-        return Response(payloads.request_items([found], locale=self.locale(), extensions=extensions))
+        return Response(self.items(rows))
 
 
 class TokenApi(Open311Api):
