@@ -95,11 +95,6 @@ def _filtered(requests: QuerySet, filters: RequestFilter) -> QuerySet:
     return requests.order_by("-requested_at", "-id")
 
 
-def request_list_public(*, filters: RequestFilter, with_history: bool = False) -> QuerySet[ServiceRequest]:
-    """Requests matching the filters, newest first (nearest first with ``near``), without private fields."""
-    return _filtered(_public(with_history), filters)
-
-
 # What public listings read of a request, as plain values: no model instances, no geometry objects.
 PUBLIC_COLUMNS = ("id", "reference", "status", "detailed_status", "status_notes", "description", "address_string",
                   "address_id", "zipcode", "requested_at", "updated_at", "closed_at", "expected_at", "media_urls",

@@ -71,3 +71,7 @@ def test_update_without_status_adds_a_comment_only(client, api_key):
     assert [(u["status"], u["description"]) for u in feed] == [("OPEN", "It flickers too")]
     assert ServiceRequest.objects.get(pk=request_id).status == "open"
     assert LAT and LON  # same place as the other tests
+
+
+def test_a_huge_request_number_is_a_400_not_a_server_error(client, api_key):
+    assert update(client, "json", api_key, "9" * 30, status="FIXED").status_code == 400

@@ -61,8 +61,8 @@ class ServiceRequestUpdatesApi(Open311Api):
         form = request.data
         api_key = request.open311_api_key
         request_id = params.value(form, "service_request_id")
-        if not request_id.isdigit():
-            raise params.bad("service_request_id is required")
+        if not (request_id.isdigit() and len(request_id) <= 18):
+            raise params.bad("service_request_id is required: a request's number")
         target = selectors.request_get_public(request_id=int(request_id))
         if target is None:
             raise Open311Error(404, f"service_request_id {request_id} not found")
