@@ -600,3 +600,8 @@ def test_huge_ids_are_not_found_not_server_errors(client, catalogue):
     assert client.get(f"{BASE}/requests/99999999999999999999999.json").status_code == 404
     assert client.get(f"{BASE}/requests.json?service_request_id=99999999999999999999999").status_code == 400
     assert client.get("/requests/99999999999999999999999").status_code == 404
+
+
+def test_absurd_page_numbers_are_400(client, catalogue):
+    assert client.get(f"{BASE}/requests.json?page=" + "9" * 30).status_code == 400
+    assert client.get(f"{BASE}/servicerequestupdates.json?page_size=" + "9" * 30).status_code == 400

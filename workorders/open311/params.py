@@ -69,8 +69,8 @@ def _positive_int(params: QueryDict, name: str, default: int) -> int:
     text = value(params, name)
     if not text:
         return default
-    if not text.isdigit():
-        raise bad(f"{name} must be a whole number, not {text[:40]!r}")
+    if not text.isdigit() or len(text) > 9:
+        raise bad(f"{name} must be a whole number below 10^9, not {text[:40]!r}")
     return int(text)
 
 
