@@ -19,6 +19,7 @@ import numpy as np
 import pyogrio
 import shapely
 import yaml
+from stack_url import main_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -74,15 +75,9 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fieldsvc.settings")
-    import django
-
-    django.setup()
+    main_url = main_database_url()
     from django.conf import settings
 
-    db = settings.DATABASES["default"]
-    main_url = f"postgresql://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     bench_db = "fieldsvc_bench"
     psql(main_url, f"DROP DATABASE IF EXISTS {bench_db}")
     psql(main_url, f"CREATE DATABASE {bench_db}")

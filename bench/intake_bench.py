@@ -24,6 +24,7 @@ from pathlib import Path
 
 import orjson
 import psycopg
+from stack_url import main_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 18311
@@ -214,15 +215,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--radius", type=float, default=250)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fieldsvc.settings")
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    base = f"postgresql://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    base = main_database_url()
     url = base.rsplit("/", 1)[0] + f"/{DB}"
     env = {**os.environ, "DATABASE_URL": url.replace("postgresql://", "postgis://", 1),
            "FIELDSVC_OPEN311_RATE_PER_ADDRESS": "100000000", "DJANGO_LOG_LEVEL": "WARNING"}

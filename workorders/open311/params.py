@@ -111,6 +111,24 @@ def _bbox(params: QueryDict) -> Polygon | None:
     return Polygon.from_bbox((min(xs), min(ys), max(xs), max(ys)))
 
 
+def date_window(params: QueryDict, *, default: bool = True) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """start_date/end_date, at most FIELDSVC_OPEN311_WINDOW_DAYS apart; one given, the other follows;
+    neither given: the last window (the spec's default), unless ``default`` is False."""
+    start, end = datetime_param(params, "start_date"), datetime_param(params, "end_date")
+    window = dt.timedelta(days=settings.FIELDSVC_OPEN311_WINDOW_DAYS)
+    if start and end and end - start > window:
+        raise bad(f"start_date to end_date may span at most {window.days} days")
+    if start and end and end <= start:
+        raise bad("end_date must be after start_date")
+    if start and not end:
+        return start, start + window
+    if end and not start:
+        return end - window, end
+    if not start and default:
+        return timezone.now() - window, None
+    return start, end
+
+
 def request_filter(params: QueryDict) -> RequestFilter:
     """GET /requests parameters (with the extensions) as a RequestFilter; the 90-day rule applied."""
     ids = _list(params, "service_request_id")
@@ -122,20 +140,8 @@ def request_filter(params: QueryDict) -> RequestFilter:
     unknown = [s for s in statuses if s not in RequestStatus.values]
     if unknown:
         raise bad(f"status must be open, closed or both, not {unknown[0][:20]!r}")
-    start, end = datetime_param(params, "start_date"), datetime_param(params, "end_date")
     updated_after, updated_before = datetime_param(params, "updated_after"), datetime_param(params, "updated_before")
-    window = dt.timedelta(days=settings.FIELDSVC_OPEN311_WINDOW_DAYS)
-    if start and end and end - start > window:
-        raise bad(f"start_date to end_date may span at most {window.days} days")
-    if start and end and end <= start:
-        raise bad("end_date must be after start_date")
-    if not (start or end or updated_after or updated_before):  # the spec's default: the last 90 days
-        end = None
-        start = timezone.now() - window
-    elif start and not end:
-        end = start + window
-    elif end and not start:
-        start = end - window
+    start, end = date_window(params, default=not (updated_after or updated_before))
     text = value(params, "q")
     if len(text) > 200:
         raise bad("q is longer than 200 characters")

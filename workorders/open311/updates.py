@@ -1,9 +1,6 @@
 """mySociety's Open311 extension: GET and POST /servicerequestupdates (FixMyStreet's two-way sync)."""
 
-import datetime as dt
 
-from django.conf import settings
-from django.utils import timezone
 from rest_framework.response import Response
 
 from workorders import selectors, services
@@ -44,12 +41,7 @@ class ServiceRequestUpdatesApi(Open311Api):
     @schema.updates_list
     def get(self, request, format=None):
         query = request.query_params
-        start, end = params.datetime_param(query, "start_date"), params.datetime_param(query, "end_date")
-        window = dt.timedelta(days=settings.FIELDSVC_OPEN311_WINDOW_DAYS)
-        if start and end and end - start > window:
-            raise params.bad(f"start_date to end_date may span at most {window.days} days")
-        if not start:
-            start = (end or timezone.now()) - window
+        start, end = params.date_window(query)
         page = params.page(query)
         first = (page.number - 1) * page.size
         notes = selectors.note_list_public(start=start, end=end)[first:first + page.size]
