@@ -80,9 +80,15 @@ def storage_crs_name() -> str:
     return crs_from_user_input(storage_srid()).name
 
 
+@lru_cache(maxsize=8)
+def _from_wgs84(srid: int) -> Transformer:
+    # Keyed by the number: hashing a pyproj CRS exports its WKT, ~30 us on every call.
+    return _transformer(crs_from_user_input(WGS84), crs_from_user_input(srid))
+
+
 def storage_point(lon: float, lat: float) -> tuple[float, float]:
     """A WGS84 lon/lat (phones, Open311) in the storage CRS."""
-    x, y = _transformer(crs_from_user_input(WGS84), crs_from_user_input(storage_srid())).transform(lon, lat)
+    x, y = _from_wgs84(storage_srid()).transform(lon, lat)
     return float(x), float(y)
 
 

@@ -168,8 +168,10 @@ class Channel(models.TextChoices):
 class ServiceRequest(Timestamped):
     """A resident's report or inquiry (Open311 service request)."""
 
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="requests")
-    reference = models.CharField(max_length=30, unique=True, help_text="short public number")
+    # Indexed by request_service_status_idx (service first). Every index here is paid on each intake:
+    # uniques are Meta constraints (no extra varchar_pattern_ops twin) and partial where mostly NULL.
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="requests", db_index=False)
+    reference = models.CharField(max_length=30, help_text="short public number")
     status = models.CharField(max_length=6, choices=RequestStatus.choices, default=RequestStatus.OPEN)
     detailed_status = models.CharField(max_length=30, choices=DetailedStatus.choices,
                                        default=DetailedStatus.RECEIVED)
@@ -190,7 +192,7 @@ class ServiceRequest(Timestamped):
     attributes = models.JSONField(default=dict, blank=True, help_text="answers: {code: value | [values]}")
     media_urls = models.JSONField(default=list, blank=True)
     duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True,
-                                     related_name="duplicates")
+                                     related_name="duplicates", db_index=False)
     # Who reported it: never on public GETs.
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
@@ -203,8 +205,8 @@ class ServiceRequest(Timestamped):
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     # Without a key, a device's identical report within FIELDSVC_OPEN311_RETRY_WINDOW_S is a retry.
     payload_sha256 = models.CharField(max_length=64, blank=True)
-    token = models.UUIDField(null=True, blank=True, unique=True, help_text="batch services: for GET /tokens")
-    external_id = models.CharField(max_length=60, null=True, blank=True, unique=True,
+    token = models.UUIDField(null=True, blank=True, help_text="batch services: for GET /tokens")
+    external_id = models.CharField(max_length=60, null=True, blank=True,
                                    help_text="id in the system it came from (replayed history)")
 
     class Meta:
@@ -218,8 +220,14 @@ class ServiceRequest(Timestamped):
                          condition=~Q(payload_sha256="")),
             # GET /requests?q=: the same expression as selectors.TEXT_SEARCH, so the planner can use it.
             GinIndex(SearchVector("description", "address_string", config="simple"), name="request_text_idx"),
+            models.Index(fields=["duplicate_of"], name="request_duplicate_of_idx",
+                         condition=Q(duplicate_of__isnull=False)),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["reference"], name="request_reference_uniq"),
+            models.UniqueConstraint(fields=["token"], name="request_token_uniq", condition=Q(token__isnull=False)),
+            models.UniqueConstraint(fields=["external_id"], name="request_external_id_uniq",
+                                    condition=Q(external_id__isnull=False)),
             models.UniqueConstraint(fields=["api_key", "idempotency_key"], name="request_idempotency_uniq",
                                     condition=Q(idempotency_key__isnull=False)),
             models.CheckConstraint(condition=Q(geom__isnull=True) | valid_nonempty_geometry("geom"),

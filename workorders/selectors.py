@@ -40,6 +40,15 @@ def service_get(*, code: str) -> Service | None:
     return cached.catalogue().by_code.get(code)
 
 
+@dataclass(frozen=True)
+class DuplicateCandidate:
+    """The open request a new report would duplicate."""
+
+    pk: int
+    reference: str
+    detailed_status: str
+
+
 @dataclass
 class RequestFilter:
     """GET /requests filters, already checked (the interface turns parameters into this)."""
@@ -133,15 +142,17 @@ def api_key_active(*, key_sha256: str) -> ApiKey | None:
 
 
 def request_duplicate_candidate(*, service: Service, point: Point, at: dt.datetime, radius_m: float,
-                                window: dt.timedelta) -> ServiceRequest | None:
+                                window: dt.timedelta) -> DuplicateCandidate | None:
     """The nearest open, original request of this or a related service within ``radius_m`` that was
     reported within ``window`` before ``at`` (GiST index on ServiceRequest.geom)."""
-    services = [service.pk, *cached.catalogue().related_ids.get(service.pk, [])]
-    candidates = ServiceRequest.objects.filter(
-        service__in=services, status="open", duplicate_of__isnull=True,
-        requested_at__gte=at - window, requested_at__lte=at,
-    ).only("id", "reference", "service_id")
-    return queries.nearest_first(queries.within_radius(candidates, point, radius_m), point).first()
+    found = queries.nearest_within(
+        table=ServiceRequest._meta.db_table, columns=("id", "reference", "detailed_status"),
+        where="service_id = ANY(%s) AND status = 'open' AND duplicate_of_id IS NULL "
+              "AND requested_at >= %s AND requested_at <= %s",
+        params=[[service.pk, *cached.catalogue().related_ids.get(service.pk, [])], at - window, at],
+        x=point.x, y=point.y, radius_m=radius_m,
+    )
+    return DuplicateCandidate(*found) if found else None
 
 
 def note_list_public(*, start: dt.datetime | None, end: dt.datetime | None) -> QuerySet[RequestNote]:

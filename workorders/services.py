@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from gis import areas, crs
 from gis.models import AssetType, Department
-from workorders import media, notifications, selectors
+from workorders import inserts, media, notifications, selectors
 from workorders.catalogue import AnswerInvalid, answers_check, description_check
 from workorders.models import (
     CLOSED_DETAILED,
@@ -197,15 +197,17 @@ def _insert(service, data, api_key, point, description, answers, payload) -> Ser
             window=dt.timedelta(hours=settings.FIELDSVC_DUPLICATE_WINDOW_H),
         )
     if parent is not None:
-        request.duplicate_of = parent
+        request.duplicate_of_id = parent.pk
         request.status, request.detailed_status = RequestStatus.CLOSED, DetailedStatus.DUPLICATE
         request.closed_at = requested_at
         request.status_notes = (f"Already reported as {parent.reference} (request {parent.pk}); "
                                 "we will tell you when it is fixed.")
-    request.save()
-    RequestNote.objects.create(request=request, created_at=requested_at, kind=NoteKind.SUBMITTED,
+    # 30^8 references: among a million requests a clash is likely once, so draw again if it happens.
+    while not inserts.insert(request, unless_taken="reference"):
+        request.reference = _reference()
+    inserts.insert(RequestNote(request=request, created_at=requested_at, kind=NoteKind.SUBMITTED,
                                status=request.status, detailed_status=request.detailed_status,
-                               description="Request received")
+                               description="Request received"))
     if parent is not None:
         RequestNote.objects.bulk_create([
             RequestNote(request=request, created_at=requested_at, kind=NoteKind.DUPLICATE, status=request.status,

@@ -1,8 +1,14 @@
 """Spatial filters and orderings for any model's queryset (workorders uses them on its own tables)."""
 
+from collections.abc import Sequence
+from functools import cache
+
 from django.contrib.gis.db.models.functions import Distance, GeometryDistance
 from django.contrib.gis.geos import GEOSGeometry, Polygon
+from django.db import connection
 from django.db.models import FloatField, Func, QuerySet
+
+from gis import crs
 
 
 def at_point(queryset: QuerySet, point: GEOSGeometry, *, field: str = "geom") -> QuerySet:
@@ -43,3 +49,26 @@ class _Y(Func):
 def with_xy(queryset: QuerySet, *, field: str = "geom") -> QuerySet:
     """A point's storage-CRS ``x`` and ``y`` as plain numbers (no geometry object built per row)."""
     return queryset.annotate(x=_X(field), y=_Y(field))
+
+
+@cache
+def _nearest_within_sql(table: str, columns: tuple[str, ...], where: str, field: str) -> str:
+    point = f"ST_SetSRID(ST_MakePoint(%s, %s), {crs.storage_srid()})"
+    # Spatial first, always: the planner would otherwise AND the GiST bitmap with a btree on the
+    # other filters, whose cost grows with the table (3 ms at 200k rows against 0.1 ms this way).
+    return (f"WITH near AS MATERIALIZED (SELECT * FROM {table} WHERE ST_DWithin({field}, {point}, %s)) "
+            f"SELECT {', '.join(columns)} FROM near WHERE {where} ORDER BY {field} <-> {point} LIMIT 1")
+
+
+def nearest_within(*, table: str, columns: Sequence[str], where: str, params: Sequence, x: float, y: float,
+                   radius_m: float, field: str = "geom") -> tuple | None:
+    """The nearest row of ``table`` within ``radius_m`` of storage-CRS (x, y) that matches ``where``
+    (plain SQL with %s placeholders for ``params``), as a tuple of ``columns``; None if there is none.
+
+    For hot paths (a check on every intake): SQL built once per shape instead of an ORM query compiled
+    per call; rows near the point are found first (ST_DWithin on the GiST index of ``field``), then
+    filtered, so the cost follows how crowded the spot is, not how big the table is."""
+    sql = _nearest_within_sql(table, tuple(columns), where, field)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [x, y, radius_m, *params, x, y])
+        return cursor.fetchone()

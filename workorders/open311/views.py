@@ -13,7 +13,7 @@ from workorders.catalogue import locale_pick
 from workorders.models import ApiKey
 from workorders.open311 import params, payloads, schema
 from workorders.open311.render import Open311Error, Open311JSONRenderer, Open311XMLRenderer, exception_handler
-from workorders.open311.throttles import AddressRateThrottle, ApiKeyRateThrottle
+from workorders.open311.throttles import Open311RateThrottle
 
 MAX_ID = 2**63 - 1  # bigint: a longer number names no request (and must not reach the database)
 
@@ -30,7 +30,7 @@ class Open311Api(APIView):
     def get_exception_handler(self):
         return exception_handler
 
-    throttle_classes = [AddressRateThrottle, ApiKeyRateThrottle]
+    throttle_classes = [Open311RateThrottle]
 
     def initial(self, request, *args, **kwargs):
         if request.method == "POST":  # the key first: its rate limit is checked with the others
