@@ -162,7 +162,7 @@ def store_requests(url: str, count: int) -> None:
                 detailed_status, status_notes, description, geom, address_string, address_id, zipcode,
                 requested_at, closed_at, department_id, channel, attributes, media_urls, email, phone,
                 first_name, last_name, device_id, account_id, payload_sha256)
-            SELECT now(), now(), s.id, 'B' || g, CASE WHEN g % 5 = 0 THEN 'closed' ELSE 'open' END,
+            SELECT now(), now(), s.id, 'B' || ({have} + g), CASE WHEN g % 5 = 0 THEN 'closed' ELSE 'open' END,
                    'open', '', 'stored for the nearby benchmark',
                    ST_SetSRID(ST_MakePoint(225000 + random() * 20000, 890000 + random() * 16000), 26986),
                    '', '', '', t.at, CASE WHEN g % 5 = 0 THEN t.at END, s.department_id, 'web', '{{}}', '[]',

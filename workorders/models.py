@@ -218,7 +218,7 @@ class ServiceRequest(Timestamped):
             models.Index(fields=["service", "status", "-requested_at"], name="request_service_status_idx"),
             models.Index(fields=["device_id", "payload_sha256"], name="request_device_payload_idx",
                          condition=~Q(payload_sha256="")),
-            # GET /requests?q=: the same expression as selectors.TEXT_SEARCH, so the planner can use it.
+            # GET /requests?q=: the same expression as selectors.TEXT_VECTOR, so the planner can use it.
             GinIndex(SearchVector("description", "address_string", config="simple"), name="request_text_idx"),
             models.Index(fields=["duplicate_of"], name="request_duplicate_of_idx",
                          condition=Q(duplicate_of__isnull=False)),

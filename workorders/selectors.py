@@ -4,16 +4,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import Point, Polygon
-from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from gis.models import District
 from gis.spatial import queries
 from workorders import cached
 from workorders.models import ApiKey, RequestNote, Service, ServiceAttribute, ServiceRequest, Survey
-
-# Same expression as the GIN index request_text_idx (workorders/models.py).
-TEXT_SEARCH = SearchVector("description", "address_string", config="simple")
 
 # Reporter details (email, phone, names, device and account ids) are deferred so a public listing
 # never even loads them.
@@ -75,45 +73,85 @@ def _public(with_history: bool) -> QuerySet[ServiceRequest]:
     return requests
 
 
-def _filtered(requests: QuerySet, filters: RequestFilter) -> QuerySet:
-    """The filters applied, newest first (nearest first with ``near``)."""
-    if filters.ids is not None:
-        return requests.filter(pk__in=filters.ids).order_by("-requested_at", "-id")
-    if filters.service_codes:
-        requests = requests.filter(service__code__in=filters.service_codes)
+def _where(filters: RequestFilter) -> tuple[list[str], list, str, list]:
+    """The filters as SQL conditions on ``r`` (workorders_servicerequest) and an ORDER BY: newest first,
+    or nearest first with ``near``. Returns (conditions, their params, order, its params)."""
+    newest = "r.requested_at DESC, r.id DESC"  # request_requested_idx
+    if filters.ids is not None:  # ids override every other filter (Open311)
+        return ["r.id = ANY(%s)"], [filters.ids], newest, []
+    conditions, params = [], []
+
+    def add(sql: str, *values) -> None:
+        conditions.append(sql)
+        params.extend(values)
+
+    if filters.service_codes:  # inactive services' requests are still listed
+        add(f"r.service_id IN (SELECT id FROM {Service._meta.db_table} WHERE code = ANY(%s))", filters.service_codes)
     if filters.statuses:
-        requests = requests.filter(status__in=filters.statuses)
+        add("r.status = ANY(%s)", filters.statuses)
     if filters.start:
-        requests = requests.filter(requested_at__gte=filters.start)
+        add("r.requested_at >= %s", filters.start)
     if filters.end:
-        requests = requests.filter(requested_at__lt=filters.end)
+        add("r.requested_at < %s", filters.end)
     if filters.updated_after:
-        requests = requests.filter(updated_at__gt=filters.updated_after)
+        add("r.updated_at > %s", filters.updated_after)
     if filters.updated_before:
-        requests = requests.filter(updated_at__lt=filters.updated_before)
+        add("r.updated_at < %s", filters.updated_before)
     if filters.text:
-        requests = requests.annotate(search=TEXT_SEARCH).filter(
-            search=SearchQuery(filters.text, config="simple", search_type="websearch")
-        )
+        add(f"{TEXT_VECTOR} @@ websearch_to_tsquery('simple', %s)", filters.text)
     if filters.box is not None:
-        requests = queries.in_box(requests, filters.box)
-    if filters.near is not None:
-        if filters.radius_m is not None:
-            requests = queries.within_radius(requests, filters.near, filters.radius_m)
-        return queries.nearest_first(requests, filters.near)
-    return requests.order_by("-requested_at", "-id")
+        add(*_flat(queries.sql_in_box("r.geom", filters.box.extent)))
+    if filters.near is None:
+        return conditions, params, newest, []
+    if filters.radius_m is not None:
+        add(*_flat(queries.sql_within_radius("r.geom", filters.near.x, filters.near.y, filters.radius_m)))
+    order, order_params = queries.sql_nearest_first("r.geom", filters.near.x, filters.near.y)
+    return conditions, params, order, order_params
 
 
-# What public listings read of a request, as plain values: no model instances, no geometry objects.
-PUBLIC_COLUMNS = ("id", "reference", "status", "detailed_status", "status_notes", "description", "address_string",
-                  "address_id", "zipcode", "requested_at", "updated_at", "closed_at", "expected_at", "media_urls",
-                  "service_id", "department_id", "district_id", "channel", "duplicate_of_id")
+def _flat(fragment: tuple[str, list]) -> tuple:
+    sql, params = fragment
+    return sql, *params
 
 
-def request_rows_public(*, filters: RequestFilter, offset: int = 0, limit: int = 1000) -> list[dict]:
-    """One page of matching requests as dicts of PUBLIC_COLUMNS plus storage-CRS ``x`` and ``y``."""
-    rows = queries.with_xy(_filtered(ServiceRequest.objects.all(), filters))
-    return list(rows.values(*PUBLIC_COLUMNS, "x", "y")[offset:offset + limit])
+# The GIN index request_text_idx (workorders/models.py) is on exactly this expression.
+TEXT_VECTOR = "to_tsvector('simple', COALESCE(r.description, '') || ' ' || COALESCE(r.address_string, ''))"
+
+# What public listings read of a request, as values ready for output: datetimes already W3C text in the
+# server's zone (fieldsvc_w3c, migration 0006), the point already WGS84 (no model instances, datetime or
+# geometry objects: a page of a thousand rows costs little more than the query).
+_LON, _LAT = queries.sql_lonlat("r.geom")
+PUBLIC_SELECT = {
+    "id": "r.id", "status": "r.status", "status_notes": "r.status_notes", "description": "r.description",
+    "address_string": "r.address_string", "address_id": "r.address_id", "zipcode": "r.zipcode",
+    "service_id": "r.service_id", "department_id": "r.department_id", "lon": _LON, "lat": _LAT,
+    "requested": "fieldsvc_w3c(r.requested_at, %s)",
+    "updated": "fieldsvc_w3c(COALESCE(r.closed_at, r.updated_at), %s)",
+    "expected": "fieldsvc_w3c(r.expected_at, %s)", "media_url": "r.media_urls ->> 0",
+}
+EXTENDED_SELECT = {  # extensions=true adds these
+    "reference": "r.reference", "detailed_status": "r.detailed_status", "district_id": "r.district_id",
+    "channel": "r.channel", "duplicate_of_id": "r.duplicate_of_id",
+    "closed": "fieldsvc_w3c(r.closed_at, %s)", "media_urls": "r.media_urls",
+}
+
+
+def request_rows_public(*, filters: RequestFilter, offset: int = 0, limit: int = 1000,
+                        extended: bool = False) -> list[dict]:
+    """One page of matching requests as dicts keyed like PUBLIC_SELECT (and EXTENDED_SELECT).
+
+    Hand-built SQL: the nearby-cases query runs on every map move, and compiling it through the ORM
+    cost more than running it."""
+    select = PUBLIC_SELECT | EXTENDED_SELECT if extended else PUBLIC_SELECT
+    columns = ", ".join(f"{sql} AS {name}" for name, sql in select.items())
+    zone_params = [timezone.get_current_timezone_name()] * columns.count("%s")  # the only params up there
+    conditions, params, order, order_params = _where(filters)
+    sql = (f"SELECT {columns} FROM {ServiceRequest._meta.db_table} r "
+           f"WHERE {' AND '.join(conditions) or 'true'} ORDER BY {order} LIMIT %s OFFSET %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*zone_params, *params, *order_params, limit, offset])
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def notes_public(*, request_ids: list[int]) -> dict[int, list[dict]]:

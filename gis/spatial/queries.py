@@ -1,4 +1,4 @@
-"""Spatial filters and orderings for any model's queryset (workorders uses them on its own tables)."""
+"""Spatial SQL: filters and orderings for querysets, and hand-built fragments for hot read paths."""
 
 from collections.abc import Sequence
 from functools import cache
@@ -6,7 +6,7 @@ from functools import cache
 from django.contrib.gis.db.models.functions import Distance, GeometryDistance
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db import connection
-from django.db.models import FloatField, Func, QuerySet
+from django.db.models import QuerySet
 
 from gis import crs
 
@@ -36,19 +36,34 @@ def with_distance(queryset: QuerySet, point: GEOSGeometry, *, field: str = "geom
     return queryset.annotate(distance_m=Distance(field, point))
 
 
-class _X(Func):
-    function = "ST_X"
-    output_field = FloatField()
+# --- SQL fragments, for hot read paths that build their statement by hand (no ORM compile per call) ---
+# Each returns (sql, params) for a column reference such as "r.geom"; coordinates are storage-CRS metres.
+
+def _point_sql(x: float, y: float) -> tuple[str, list]:
+    return f"ST_SetSRID(ST_MakePoint(%s, %s), {crs.storage_srid()})", [x, y]
 
 
-class _Y(Func):
-    function = "ST_Y"
-    output_field = FloatField()
+def sql_within_radius(column: str, x: float, y: float, radius_m: float) -> tuple[str, list]:
+    """Within ``radius_m`` of (x, y): ST_DWithin, which uses the GiST index on the column."""
+    point, params = _point_sql(x, y)
+    return f"ST_DWithin({column}, {point}, %s)", [*params, radius_m]
 
 
-def with_xy(queryset: QuerySet, *, field: str = "geom") -> QuerySet:
-    """A point's storage-CRS ``x`` and ``y`` as plain numbers (no geometry object built per row)."""
-    return queryset.annotate(x=_X(field), y=_Y(field))
+def sql_nearest_first(column: str, x: float, y: float) -> tuple[str, list]:
+    """An ORDER BY term: nearest first with the KNN operator <-> (GiST index)."""
+    point, params = _point_sql(x, y)
+    return f"{column} <-> {point}", params
+
+
+def sql_in_box(column: str, extent: tuple[float, float, float, float]) -> tuple[str, list]:
+    """Inside the (minx, miny, maxx, maxy) box: ST_Intersects (&& on the GiST index, then exact)."""
+    return f"ST_Intersects({column}, ST_MakeEnvelope(%s, %s, %s, %s, {crs.storage_srid()}))", list(extent)
+
+
+def sql_lonlat(column: str) -> tuple[str, str]:
+    """Select-list expressions for a point's WGS84 longitude and latitude (transformed for output)."""
+    wgs84 = f"ST_Transform({column}, {crs.WGS84})"
+    return f"ST_X({wgs84})", f"ST_Y({wgs84})"
 
 
 @cache

@@ -2,10 +2,8 @@
 
 import datetime as dt
 
-import numpy as np
 from django.utils import timezone
 
-from gis import crs
 from workorders import cached
 from workorders.catalogue import translated
 from workorders.models import Service, ServiceRequest
@@ -87,42 +85,41 @@ def request_items(rows: list[dict], *, locale: str, extensions: bool = False,
     """GET /requests items from selectors.request_rows_public: every one of the 17 spec fields present,
     null where unknown. ``extensions`` adds ``extended_attributes`` and the ``notes`` history."""
     catalogue = cached.catalogue()
-    located = [row for row in rows if row["x"] is not None]
-    lonlat = crs.wgs84_points(np.array([(r["x"], r["y"]) for r in located], dtype=float).reshape(-1, 2))
-    where = {r["id"]: (round(float(lon), 7), round(float(lat), 7)) for r, (lon, lat) in zip(located, lonlat,
-                                                                                             strict=True)}
-    texts: dict[int, tuple[str, str | None]] = {}  # service id -> (name, notice) in this locale
+    texts: dict[int, tuple[str, str, str | None]] = {}  # service id -> (code, name, notice) in this locale
+    departments = {}
     items = []
     for row in rows:
         service_id = row["service_id"]
         if service_id not in texts:
             service = catalogue.by_id[service_id]
-            texts[service_id] = (translated(service.i18n, locale, "name", service.name),
+            texts[service_id] = (service.code, translated(service.i18n, locale, "name", service.name),
                                  translated(service.i18n, locale, "notice", service.notice) or None)
-        name, notice = texts[service_id]
-        department = catalogue.departments[row["department_id"]]
-        lon, lat = where.get(row["id"], (None, None))
+        code, name, notice = texts[service_id]
+        department_id = row["department_id"]
+        if department_id not in departments:
+            departments[department_id] = catalogue.departments[department_id]
+        lon = row["lon"]
         item = {
             "service_request_id": str(row["id"]),
             "status": row["status"],
             "status_notes": row["status_notes"] or None,
             "service_name": name,
-            "service_code": catalogue.by_id[service_id].code,
+            "service_code": code,
             "description": row["description"] or None,
-            "agency_responsible": department.name,
+            "agency_responsible": departments[department_id].name,
             "service_notice": notice,
-            "requested_datetime": w3c(row["requested_at"]),
-            "updated_datetime": w3c(row["closed_at"] or row["updated_at"]),
-            "expected_datetime": w3c(row["expected_at"]),
+            "requested_datetime": row["requested"],
+            "updated_datetime": row["updated"],
+            "expected_datetime": row["expected"],
             "address": row["address_string"] or None,
             "address_id": row["address_id"] or None,
             "zipcode": row["zipcode"] or None,
-            "lat": lat,
-            "long": lon,
-            "media_url": row["media_urls"][0] if row["media_urls"] else None,
+            "lat": None if lon is None else round(row["lat"], 7),
+            "long": None if lon is None else round(lon, 7),
+            "media_url": row["media_url"],
         }
         if extensions:
-            item["extended_attributes"] = extended_attributes(row, department, (districts or {}))
+            item["extended_attributes"] = extended_attributes(row, departments[department_id], (districts or {}))
             item["notes"] = [note_item(note) for note in (notes or {}).get(row["id"], [])]
         items.append(item)
     return items
@@ -139,7 +136,7 @@ def extended_attributes(row: dict, department, districts: dict[int, str]) -> dic
         "channel": row["channel"],
         "duplicate": parent is not None,
         "parent_service_request_id": str(parent) if parent else None,
-        "closed_datetime": w3c(row["closed_at"]),
+        "closed_datetime": row["closed"],
         "media_urls": list(row["media_urls"]),
         "asset_ids": [],  # filled once reports are linked to assets (issue #4)
     }

@@ -54,9 +54,11 @@ class Open311Api(APIView):
         """extensions=true adds extended_attributes and notes; the default output stays plain v2."""
         return params.value(self.request.query_params, "extensions").lower() == "true"
 
-    def items(self, rows: list[dict]) -> list[dict]:
-        """Request items in the asked locale; with extensions=true, their notes and neighbourhoods too."""
-        if not self.extensions():
+    def items(self, filters: selectors.RequestFilter, *, offset: int = 0, limit: int = 1000) -> list[dict]:
+        """Matching request items in the asked locale; with extensions=true, notes and neighbourhoods too."""
+        extended = self.extensions()
+        rows = selectors.request_rows_public(filters=filters, offset=offset, limit=limit, extended=extended)
+        if not extended:
             return payloads.request_items(rows, locale=self.locale())
         ids = [row["id"] for row in rows]
         return payloads.request_items(
@@ -135,8 +137,7 @@ class RequestListCreateApi(Open311Api):
         filters = params.request_filter(request.query_params)
         page = params.page(request.query_params)
         start = (page.number - 1) * page.size
-        rows = selectors.request_rows_public(filters=filters, offset=start, limit=page.size)
-        return Response(self.items(rows))
+        return Response(self.items(filters, offset=start, limit=page.size))
 
     @schema.requests_create
     def post(self, request, format=None):
@@ -163,11 +164,10 @@ class RequestDetailApi(Open311Api):
 
     @schema.request_detail
     def get(self, request, service_request_id: int, format=None):
-        rows = [] if service_request_id > MAX_ID else selectors.request_rows_public(
-            filters=selectors.RequestFilter(ids=[service_request_id]))
-        if not rows:
+        items = [] if service_request_id > MAX_ID else self.items(selectors.RequestFilter(ids=[service_request_id]))
+        if not items:
             raise Open311Error(404, f"service_request_id {service_request_id} not found")
-        return Response(self.items(rows))
+        return Response(items)
 
 
 class TokenApi(Open311Api):
