@@ -175,13 +175,16 @@ def store_requests(url: str, count: int) -> None:
         conn.execute("VACUUM ANALYZE workorders_servicerequest")
 
 
+# The nearby question asked by hand: the same fields a GET returns (service and department joined,
+# the point in WGS84, one ST_Transform per row), nearest first, in the default 90-day window.
 RAW_NEARBY = """
     SELECT r.id, r.status, r.status_notes, s.name, s.code, r.description, d.name, s.notice, r.requested_at,
            r.updated_at, r.closed_at, r.expected_at, r.address_string, r.address_id, r.zipcode,
-           ST_X(ST_Transform(r.geom, 4326)), ST_Y(ST_Transform(r.geom, 4326)), r.media_urls
+           ST_X(p.wgs84), ST_Y(p.wgs84), r.media_urls
       FROM workorders_servicerequest r
       JOIN workorders_service s ON s.id = r.service_id
       JOIN registry_department d ON d.id = r.department_id
+      CROSS JOIN LATERAL (SELECT ST_Transform(r.geom, 4326) AS wgs84) p
      WHERE ST_DWithin(r.geom, ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), 26986), %(radius)s)
        AND r.requested_at >= now() - interval '90 days'
      ORDER BY r.geom <-> ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), 26986)

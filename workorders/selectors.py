@@ -120,7 +120,7 @@ TEXT_VECTOR = "to_tsvector('simple', COALESCE(r.description, '') || ' ' || COALE
 # What public listings read of a request, as values ready for output: datetimes already W3C text in the
 # server's zone (fieldsvc_w3c, migration 0006), the point already WGS84 (no model instances, datetime or
 # geometry objects: a page of a thousand rows costs little more than the query).
-_LON, _LAT = queries.sql_lonlat("r.geom")
+_WGS84_JOIN, _LON, _LAT = queries.sql_lonlat("r.geom", "wgs84")
 PUBLIC_SELECT = {
     "id": "r.id", "status": "r.status", "status_notes": "r.status_notes", "description": "r.description",
     "address_string": "r.address_string", "address_id": "r.address_id", "zipcode": "r.zipcode",
@@ -146,7 +146,7 @@ def request_rows_public(*, filters: RequestFilter, offset: int = 0, limit: int =
     columns = ", ".join(f"{sql} AS {name}" for name, sql in select.items())
     zone_params = [timezone.get_current_timezone_name()] * columns.count("%s")  # the only params up there
     conditions, params, order, order_params = _where(filters)
-    sql = (f"SELECT {columns} FROM {ServiceRequest._meta.db_table} r "
+    sql = (f"SELECT {columns} FROM {ServiceRequest._meta.db_table} r {_WGS84_JOIN} "
            f"WHERE {' AND '.join(conditions) or 'true'} ORDER BY {order} LIMIT %s OFFSET %s")
     with connection.cursor() as cursor:
         cursor.execute(sql, [*zone_params, *params, *order_params, limit, offset])

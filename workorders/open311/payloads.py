@@ -86,7 +86,6 @@ def request_items(rows: list[dict], *, locale: str, extensions: bool = False,
     null where unknown. ``extensions`` adds ``extended_attributes`` and the ``notes`` history."""
     catalogue = cached.catalogue()
     texts: dict[int, tuple[str, str, str | None]] = {}  # service id -> (code, name, notice) in this locale
-    departments = {}
     items = []
     for row in rows:
         service_id = row["service_id"]
@@ -95,9 +94,7 @@ def request_items(rows: list[dict], *, locale: str, extensions: bool = False,
             texts[service_id] = (service.code, translated(service.i18n, locale, "name", service.name),
                                  translated(service.i18n, locale, "notice", service.notice) or None)
         code, name, notice = texts[service_id]
-        department_id = row["department_id"]
-        if department_id not in departments:
-            departments[department_id] = catalogue.departments[department_id]
+        department = catalogue.departments[row["department_id"]]
         lon = row["lon"]
         item = {
             "service_request_id": str(row["id"]),
@@ -106,7 +103,7 @@ def request_items(rows: list[dict], *, locale: str, extensions: bool = False,
             "service_name": name,
             "service_code": code,
             "description": row["description"] or None,
-            "agency_responsible": departments[department_id].name,
+            "agency_responsible": department.name,
             "service_notice": notice,
             "requested_datetime": row["requested"],
             "updated_datetime": row["updated"],
@@ -119,7 +116,7 @@ def request_items(rows: list[dict], *, locale: str, extensions: bool = False,
             "media_url": row["media_url"],
         }
         if extensions:
-            item["extended_attributes"] = extended_attributes(row, departments[department_id], (districts or {}))
+            item["extended_attributes"] = extended_attributes(row, department, (districts or {}))
             item["notes"] = [note_item(note) for note in (notes or {}).get(row["id"], [])]
         items.append(item)
     return items
