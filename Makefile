@@ -1,5 +1,5 @@
 # fieldsvc: the two set-up commands are `make demo` and `make test` (see README.md).
-.PHONY: demo test stop status up install lint bench
+.PHONY: demo test stop status up install lint bench bench-import bench-intake
 
 demo:  ## install, start PostGIS + Redis, migrate, load fixtures, run web + worker + beat
 	@scripts/stack.sh demo
@@ -22,5 +22,10 @@ install:  ## Debian packages + .venv only
 lint:
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
 
-bench:  ## import benchmark against ogr2ogr (takes a few minutes)
+bench: bench-import bench-intake  ## both benchmarks (about 10 minutes)
+
+bench-import:  ## 1M points: fieldsvc's importer against ogr2ogr
 	@scripts/stack.sh up && .venv/bin/python bench/import_bench.py
+
+bench-intake:  ## Open311 POST load on gunicorn, then nearby cases among 1M stored requests vs raw SQL
+	@scripts/stack.sh up && .venv/bin/python bench/intake_bench.py
