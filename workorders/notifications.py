@@ -1,12 +1,16 @@
 """Telling followers: messages written from a status step, sent by email or SMS through one small interface."""
 
 import logging
+from functools import cache
+from pathlib import Path
 from typing import Protocol
 
+import yaml
 from django.conf import settings
 from django.core.mail import send_mail
 from django.utils.module_loading import import_string
 
+from workorders.catalogue import locale_pick, translated
 from workorders.models import DetailedStatus, Notification, RequestNote, ServiceRequest, Survey
 
 log = logging.getLogger(__name__)
@@ -39,27 +43,42 @@ def public_url(path: str) -> str:
     return (settings.FIELDSVC_PUBLIC_URL or "http://127.0.0.1:8000").rstrip("/") + path
 
 
-def compose(request: ServiceRequest, note: RequestNote, survey: Survey | None) -> tuple[str, str]:
-    """(subject, body) telling a follower where their report stands."""
-    label = DetailedStatus(note.detailed_status).label
-    place = request.address_string or "the place you gave"
-    subject = f"[{request.reference}] {request.service.name}: {label}"
-    lines = [f"Your report {request.reference} ({request.service.name}, {place}) is now: {label}."]
+@cache
+def _texts() -> dict[str, dict]:
+    with open(Path(__file__).with_name("notification_texts.yaml"), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def compose(request: ServiceRequest, note: RequestNote, survey: Survey | None, locale: str = "en") -> tuple[str, str]:
+    """(subject, body) telling a follower, in their language, where their report stands."""
+    texts = _texts().get(locale_pick(locale)) or _texts()["en"]
+    service = request.service
+    values = {
+        "reference": request.reference,
+        "service": translated(service.i18n, locale_pick(locale), "name", service.name),
+        "status": texts["status"].get(note.detailed_status) or DetailedStatus(note.detailed_status).label,
+        "place": request.address_string or texts["place_unknown"],
+    }
+    lines = [texts["now"].format(**values)]
     if note.description:
         lines += ["", note.description]
-    lines += ["", f"Follow it: {public_url(f'/requests/{request.reference}')}"]
+    lines += ["", texts["follow"].format(url=public_url(f"/requests/{request.reference}"))]
     if survey is not None:
-        lines += ["", f"Was it fixed? Tell us in one minute: {public_url(f'/survey/{survey.token}')}"]
-    return subject, "\n".join(lines)
+        lines += ["", texts["survey"].format(url=public_url(f"/survey/{survey.token}"))]
+    return texts["subject"].format(**values), "\n".join(lines)
 
 
 def notifications_create(*, request: ServiceRequest, note: RequestNote, survey: Survey | None,
                          followers: list) -> list[Notification]:
-    """One outbox row per follower (email if they gave one, else SMS); sent after commit by a worker."""
-    subject, body = compose(request, note, survey)
-    rows = [
-        Notification(request=request, follower=follower, note=note, channel="email" if follower.email else "sms",
-                     subject=subject, body=body)
-        for follower in followers
-    ]
+    """One outbox row per follower (email if they gave one, else SMS) in the follower's language;
+    sent after commit by a worker."""
+    messages: dict[str, tuple[str, str]] = {}
+    rows = []
+    for follower in followers:
+        locale = locale_pick(follower.locale)
+        if locale not in messages:
+            messages[locale] = compose(request, note, survey, locale)
+        subject, body = messages[locale]
+        rows.append(Notification(request=request, follower=follower, note=note,
+                                 channel="email" if follower.email else "sms", subject=subject, body=body))
     return Notification.objects.bulk_create(rows)

@@ -1,10 +1,12 @@
 """Followers hear of status changes and closure; the survey can reopen; the status page by number."""
 
 import pytest
+import yaml
 from django.core import mail
 
 from tests.geo import CAMBRIDGE_CITY_HALL_WGS84
 from workorders import services
+from workorders.catalogue import translated
 from workorders.models import Notification, Service, ServiceRequest, Survey
 from workorders.services import RequestInput, notification_send, request_create, request_status_change
 from workorders.tasks import notification_send_task
@@ -144,3 +146,29 @@ def test_status_page_by_reference_id_or_lookup_without_personal_details(catalogu
     assert lookup.status_code == 302 and lookup["Location"] == f"/requests/{request.reference}"
     assert client.get("/status", {"number": "ZZZZ-ZZZZ"}).status_code == 404
     assert client.get("/requests/nothing-here").status_code == 404
+
+
+def test_followers_hear_in_the_language_they_reported_in(catalogue, client, api_key):
+    """locale= on the form, else the Accept-Language header, picks the messages' language."""
+    texts = yaml.safe_load(open("workorders/notification_texts.yaml", encoding="utf-8"))
+    service = Service.objects.get(code="streetlight-outage")
+    form = {"api_key": api_key, "service_code": service.code, "lat": LAT, "long": LON}
+    spanish = client.post("/open311/v2/requests.json", form | {"email": "ana@example.org", "locale": "es"})
+    chinese = client.post("/open311/v2/requests.json", form | {"email": "li@example.org", "lat": LAT + 0.01},
+                          HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9,en;q=0.5")
+    plain = client.post("/open311/v2/requests.json", form | {"email": "jo@example.org", "lat": LAT - 0.01})
+    for response in (spanish, chinese, plain):
+        request = ServiceRequest.objects.get(pk=response.json()[0]["service_request_id"])
+        request_status_change(request=request, detailed_status="fixed")
+    send_pending()
+    by_address = {message.to[0]: message for message in mail.outbox}
+    for address, locale in (("ana@example.org", "es"), ("li@example.org", "zh-hans"), ("jo@example.org", "en")):
+        message = by_address[address]
+        request = ServiceRequest.objects.get(followers__email=address)
+        name = translated(service.i18n, locale, "name", service.name)
+        assert message.subject == texts[locale]["subject"].format(
+            reference=request.reference, service=name, status=texts[locale]["status"]["fixed"])
+        assert texts[locale]["survey"].split("{")[0] in message.body
+    assert "Resuelto" in by_address["ana@example.org"].subject
+    assert "已修复" in by_address["li@example.org"].subject
+    assert "Fixed" in by_address["jo@example.org"].subject

@@ -12,7 +12,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from gis import crs
-from workorders.catalogue import AnswerInvalid, description_check
+from workorders.catalogue import AnswerInvalid, description_check, locale_pick
 from workorders.models import Channel, RequestStatus
 from workorders.open311.render import Open311Error
 from workorders.selectors import RequestFilter
@@ -206,8 +206,10 @@ def uploads(files) -> list:
     return [upload for name in names for upload in files.getlist(name)]
 
 
-def request_input(form: QueryDict, *, idempotency_key: str = "") -> RequestInput:
-    """POST /requests form fields as a RequestInput (location rules are the intake service's)."""
+def request_input(form: QueryDict, *, idempotency_key: str = "", accept_language: str = "") -> RequestInput:
+    """POST /requests form fields as a RequestInput (location rules are the intake service's).
+
+    The reporter's language (for the messages they will get) is ``locale``, else Accept-Language."""
     email = value(form, "email")
     if email:
         try:
@@ -235,6 +237,6 @@ def request_input(form: QueryDict, *, idempotency_key: str = "") -> RequestInput
         device_id=_limited(form, "device_id", 200),
         account_id=_limited(form, "account_id", 200),
         channel=channel,
-        locale=value(form, "locale")[:10] or "en",
+        locale=locale_pick(value(form, "locale")[:100] or accept_language[:200]),
         idempotency_key=idempotency_key,
     )

@@ -149,14 +149,15 @@ class RequestListCreateApi(Open311Api):
         service = selectors.service_get(code=code)
         if service is None:
             raise Open311Error(404, f"service_code {code[:60]!r} not found")
-        data = params.request_input(form, idempotency_key=request.headers.get("Idempotency-Key", "").strip())
+        data = params.request_input(form, idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
+                                    accept_language=request.headers.get("Accept-Language", ""))
         data.uploads = params.uploads(request.FILES)
         data.media_base_url = public_base(request)
         try:
             created, is_new = services.request_create(service=service, data=data, api_key=api_key)
         except services.IntakeError as exc:
             raise Open311Error(400, str(exc)) from None
-        return Response([payloads.created_item(created, locale_pick(data.locale))], status=201 if is_new else 200)
+        return Response([payloads.created_item(created, data.locale)], status=201 if is_new else 200)
 
 
 class RequestDetailApi(Open311Api):
