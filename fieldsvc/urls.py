@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/", include("gis.urls")),
+    path("api/", include("workorders.urls")),
     path("open311/v2/", include("workorders.open311.urls")),
     path("status", resident.status_lookup, name="status-lookup"),
     path("requests/<str:number>", resident.request_status, name="request-status"),
