@@ -132,7 +132,7 @@ PUBLIC_SELECT = {
 EXTENDED_SELECT = {  # extensions=true adds these
     "reference": "r.reference", "detailed_status": "r.detailed_status", "district_id": "r.district_id",
     "channel": "r.channel", "duplicate_of_id": "r.duplicate_of_id",
-    "closed": "fieldsvc_w3c(r.closed_at, %s)", "media_urls": "r.media_urls",
+    "closed": "fieldsvc_w3c(r.closed_at, %s)", "media_urls": "r.media_urls::text",  # JSON text
 }
 
 

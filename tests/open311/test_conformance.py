@@ -335,6 +335,10 @@ def test_PR13_repeated_media_urls_are_kept(client, api_key):
     })
     request = ServiceRequest.objects.get(pk=created_id(response))
     assert request.media_urls == ["https://example.org/1.jpg", "https://example.org/2.jpg"]
+    for fmt in FORMATS:  # all of them in extended_attributes, the first as the spec's media_url
+        item = body_data(client.get(f"{BASE}/requests/{request.pk}.{fmt}?extensions=true"))[0]
+        assert item["media_url"] == "https://example.org/1.jpg"
+        assert item["extended_attributes"]["media_urls"] == request.media_urls
     assert post(client, "json", api_key, media_url="javascript:alert(1)").status_code == 400
 
 

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import orjson
 from django.utils import timezone
 
 from workorders import cached
@@ -134,7 +135,7 @@ def extended_attributes(row: dict, department, districts: dict[int, str]) -> dic
         "duplicate": parent is not None,
         "parent_service_request_id": str(parent) if parent else None,
         "closed_datetime": row["closed"],
-        "media_urls": list(row["media_urls"]),
+        "media_urls": orjson.loads(row["media_urls"]),
         "asset_ids": [],  # filled once reports are linked to assets (issue #4)
     }
 
