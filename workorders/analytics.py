@@ -23,12 +23,13 @@ DIMENSIONS = {
 KIND_LABELS = {"inquiry": "Inquiry (logged, never dispatched)", "report": "Report"}
 
 
-def _window(requests: QuerySet, start: dt.datetime | None, end: dt.datetime | None) -> QuerySet:
+def _window(rows: QuerySet, field: str, start: dt.datetime | None, end: dt.datetime | None) -> QuerySet:
+    """Rows whose ``field`` falls in [start, end); either end may be open."""
     if start:
-        requests = requests.filter(requested_at__gte=start)
+        rows = rows.filter(**{f"{field}__gte": start})
     if end:
-        requests = requests.filter(requested_at__lt=end)
-    return requests
+        rows = rows.filter(**{f"{field}__lt": end})
+    return rows
 
 
 def request_counts(*, by: str, start: dt.datetime | None = None, end: dt.datetime | None = None,
@@ -37,7 +38,7 @@ def request_counts(*, by: str, start: dt.datetime | None = None, end: dt.datetim
     how many open and closed, how many filed as duplicates. Inquiries count like reports unless
     ``informational`` picks one kind."""
     key, label = DIMENSIONS[by]
-    requests = _window(ServiceRequest.objects.all(), start, end)
+    requests = _window(ServiceRequest.objects.all(), "requested_at", start, end)
     if informational is not None:
         requests = requests.filter(service__informational=informational)
     names = ("key", "label") if label is not None else ("key",)
@@ -59,11 +60,7 @@ def _label(by: str, row: dict) -> str:
 
 def survey_summary(*, start: dt.datetime | None = None, end: dt.datetime | None = None) -> dict:
     """Surveys sent after closures in the window (by closure time), how they were answered, per service."""
-    surveys = Survey.objects.all()
-    if start:
-        surveys = surveys.filter(created_at__gte=start)
-    if end:
-        surveys = surveys.filter(created_at__lt=end)
+    surveys = _window(Survey.objects.all(), "created_at", start, end)
     answered = surveys.filter(answered_at__isnull=False)
     totals = answered.aggregate(yes=Count("id", filter=Q(fixed=True)), no=Count("id", filter=Q(fixed=False)),
                                 mean=Avg("satisfaction"))

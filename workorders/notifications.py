@@ -51,11 +51,12 @@ def _texts() -> dict[str, dict]:
 
 def compose(request: ServiceRequest, note: RequestNote, survey: Survey | None, locale: str = "en") -> tuple[str, str]:
     """(subject, body) telling a follower, in their language, where their report stands."""
-    texts = _texts().get(locale_pick(locale)) or _texts()["en"]
+    locale = locale_pick(locale)
+    texts = _texts().get(locale) or _texts()["en"]
     service = request.service
     values = {
         "reference": request.reference,
-        "service": translated(service.i18n, locale_pick(locale), "name", service.name),
+        "service": translated(service.i18n, locale, "name", service.name),
         "status": texts["status"].get(note.detailed_status) or DetailedStatus(note.detailed_status).label,
         "place": request.address_string or texts["place_unknown"],
     }
