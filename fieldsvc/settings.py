@@ -143,6 +143,21 @@ FIELDSVC_MEDIA_MAX_BYTES = env.int("FIELDSVC_MEDIA_MAX_BYTES", default=10 * 1024
 FIELDSVC_DUPLICATE_RADIUS_M = env.float("FIELDSVC_DUPLICATE_RADIUS_M", default=40.0)
 FIELDSVC_DUPLICATE_WINDOW_H = env.float("FIELDSVC_DUPLICATE_WINDOW_H", default=168.0)
 
+# --- Linking and routing (workorders/linking.py) -----------------------------------------------
+# Utilities "beneath" a report: lines and structures of each kind within this many metres of it
+# (a kind left out is never looked for). JSON in the environment: {"water": 10, "gas": 5}.
+FIELDSVC_UTILITY_BUFFER_M = env.json("FIELDSVC_UTILITY_BUFFER_M", default={
+    "water": 10.0, "sewer": 10.0, "storm": 10.0, "gas": 5.0, "electric": 3.0, "telecom": 3.0,
+})
+# An asset the reporter names (attribute[asset_id], service_object_id) is taken when at most this many
+# metres from the report; farther, it is flagged and the nearest asset used instead.
+FIELDSVC_LINK_NAMED_ASSET_MAX_M = env.float("FIELDSVC_LINK_NAMED_ASSET_MAX_M", default=50.0)
+# Requests still unlinked this many seconds after intake (their task was lost) are linked by the sweeper.
+FIELDSVC_LINK_SWEEP_AFTER_S = env.int("FIELDSVC_LINK_SWEEP_AFTER_S", default=60)
+# Batches at least this large are linked against in-memory STRtrees of the registry; smaller ones
+# ask PostGIS per report (loading the registry costs more than a few hundred KNN queries).
+FIELDSVC_LINK_MEMORY_MIN_BATCH = env.int("FIELDSVC_LINK_MEMORY_MIN_BATCH", default=2000)
+
 # Rate limits (fixed one-minute windows counted in Redis; a 429 with Retry-After past them).
 FIELDSVC_OPEN311_RATE_PER_KEY = env.int("FIELDSVC_OPEN311_RATE_PER_KEY", default=6000)  # POSTs/min per API key
 FIELDSVC_OPEN311_RATE_PER_ADDRESS = env.int("FIELDSVC_OPEN311_RATE_PER_ADDRESS", default=1200)  # calls/min per IP
@@ -181,6 +196,12 @@ CELERY_BEAT_SCHEDULE = {
     "notification-requeue-pending": {
         "task": "workorders.tasks.notification_requeue_pending_task",
         "schedule": crontab(minute="*/5"),
+    },
+    # Every request is recorded 'pending' with its intake; one whose linking task was lost (broker
+    # down, worker killed) is linked here, in a batch, within about a minute of the outage ending.
+    "request-link-sweep": {
+        "task": "workorders.tasks.request_link_sweep_task",
+        "schedule": crontab(minute="*"),
     },
 }
 

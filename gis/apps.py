@@ -9,3 +9,6 @@ class GisConfig(AppConfig):
     label = "registry"
     verbose_name = "Spatial registry"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from gis import signals  # noqa: F401  (registers the registry-change receivers)

@@ -7,9 +7,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from gis import signals
 from gis.importing.mapping import Mapping, MappingError, parse_mapping
 from gis.importing.pipeline import ImportResult, Progress, file_fingerprint, import_file
 from gis.importing.reader import SourceError
+from gis.importing.targets import TARGETS
 from gis.models import AssetType, Department, ImportRun, ImportStatus
 
 
@@ -61,6 +63,11 @@ def import_run_execute(*, import_run: ImportRun, progress: Progress | None = Non
         _finish(run, result=None, error=f"{type(exc).__name__}: {exc}")
         raise
     _finish(run, result=result)
+    if result.created or result.updated:
+        target = TARGETS[run.target]
+        if target.name != "district":  # requests near changed assets and utilities are re-linked
+            with transaction.atomic():
+                signals.import_finished(table=target.table, started_at=run.started_at)
     import_run.refresh_from_db()
     return result
 

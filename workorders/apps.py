@@ -6,3 +6,9 @@ from django.apps import AppConfig
 class WorkordersConfig(AppConfig):
     name = "workorders"
     verbose_name = "Work orders"
+
+    def ready(self):
+        from gis.signals import registry_changed
+        from workorders.linking import registry_changed_received
+
+        registry_changed.connect(registry_changed_received, dispatch_uid="workorders.relink")

@@ -9,7 +9,8 @@ from django.db.models import Model
 @cache
 def _insert_sql(model: type[Model], unless_taken: str | None) -> tuple[str, list]:
     meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    # Serial keys come from the database; a key that is a relation (a one-to-one extension row) is given.
+    fields = [f for f in meta.concrete_fields if not (f.primary_key and f.db_returning)]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     conflict = f" ON CONFLICT ({connection.ops.quote_name(unless_taken)}) DO NOTHING" if unless_taken else ""

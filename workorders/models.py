@@ -2,12 +2,13 @@
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from gis.models import AssetType, Department, District, Timestamped
+from gis.models import Asset, AssetType, Department, District, NetworkKind, Timestamped
 from gis.spatial import valid_nonempty_geometry
 
 STORAGE_SRID = settings.FIELDSVC_STORAGE_SRID
@@ -349,3 +350,113 @@ class RequestMedia(models.Model):
     content_type = models.CharField(max_length=40)
     size_bytes = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+# --- Linking and routing (issue #4): which asset a report is about, what lies beneath, who owns it ---
+
+class RoutingRule(Timestamped):
+    """One line of the ordered routing table: when every condition given holds, the outcome applies.
+
+    Rules are tried in ``order``; the first that matches decides (workorders/routing.py). A condition
+    left empty matches anything. No rule matching leaves the report with its service's department."""
+
+    order = models.PositiveIntegerField(help_text="tried from the lowest up; the first match wins")
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+    # Conditions
+    services = models.ManyToManyField(Service, blank=True, related_name="routing_rules",
+                                      help_text="reported as one of these services")
+    asset_types = models.ManyToManyField(AssetType, blank=True, related_name="routing_rules",
+                                         help_text="the linked asset is one of these types")
+    utility_kinds = ArrayField(models.CharField(max_length=10, choices=NetworkKind.choices), blank=True,
+                               default=list, help_text="a utility of one of these kinds lies beneath")
+    utility_within_m = models.FloatField(null=True, blank=True,
+                                         help_text="…at most this many metres from the report")
+    utility_max_depth_m = models.FloatField(null=True, blank=True, help_text="…at most this deep (metres)")
+    utility_min_age_years = models.PositiveSmallIntegerField(null=True, blank=True,
+                                                             help_text="…at least this old (years)")
+    words = ArrayField(models.CharField(max_length=100), blank=True, default=list,
+                       help_text="the description mentions one of these words or phrases (comma-separated)")
+    districts = models.ManyToManyField(District, blank=True, related_name="routing_rules",
+                                       help_text="the report lies in one of these areas")
+    hour_from = models.PositiveSmallIntegerField(null=True, blank=True, help_text="reported at or after (0-23)")
+    hour_to = models.PositiveSmallIntegerField(null=True, blank=True, help_text="reported before (1-24)")
+    weekdays = ArrayField(models.PositiveSmallIntegerField(), blank=True, default=list,
+                          help_text="ISO weekdays, 1 = Monday … 7 = Sunday")
+    # Outcome
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="routing_rules", help_text="route to; blank: keep the service's")
+    reclassify_to = models.ForeignKey(Service, on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="+", help_text="file the report under this service instead")
+    priority_bump = models.PositiveSmallIntegerField(default=0, help_text="raise the priority by this many steps")
+    note = models.TextField(blank=True, help_text="why the rule exists")
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(hour_from__lte=23), name="routing_rule_hour_from_0_23"),
+            models.CheckConstraint(condition=Q(hour_to__gte=1, hour_to__lte=24), name="routing_rule_hour_to_1_24"),
+            models.CheckConstraint(condition=Q(utility_within_m__gte=0), name="routing_rule_within_m_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.name}"
+
+
+class LinkState(models.TextChoices):
+    PENDING = "pending", "Waiting to be linked"
+    LINKED = "linked", "Linked and routed"
+
+
+class AssetOutcome(models.TextChoices):
+    MATCHED = "matched", "Nearest asset within the snap distance"
+    NAMED = "named", "The asset the reporter named"
+    NAMED_FAR = "named_far", "Named asset too far away (flagged)"
+    NAMED_UNKNOWN = "named_unknown", "Named asset unknown (flagged)"
+    NONE_WITHIN = "none_within", "No asset within the snap distance"
+    NOT_APPLICABLE = "not_applicable", "No location, or the service takes no assets"
+
+
+class Priority(models.IntegerChoices):
+    URGENT = 1
+    HIGH = 2
+    NORMAL = 3
+    LOW = 4
+
+
+class RequestLink(models.Model):
+    """What linking found for one request and where routing sent it, with the reason in words.
+
+    Written pending in the intake transaction (so a lost task is found by the sweeper), completed by
+    the linking task. A narrow table of its own: re-linking rewrites these rows, not the request's."""
+
+    request = models.OneToOneField(ServiceRequest, on_delete=models.CASCADE, primary_key=True, related_name="link")
+    state = models.CharField(max_length=8, choices=LinkState.choices, default=LinkState.PENDING)
+    asset_claim = models.CharField(max_length=120, blank=True,
+                                   help_text="the asset id the reporter named (attribute[asset_id], service_object_id)")
+    asset = models.ForeignKey(Asset, on_delete=models.SET_NULL, null=True, blank=True, related_name="request_links",
+                              db_index=False)
+    asset_distance_m = models.FloatField(null=True, blank=True)
+    asset_outcome = models.CharField(max_length=16, choices=AssetOutcome.choices, blank=True)
+    search_radius_m = models.FloatField(null=True, blank=True, help_text="how far the asset was looked for")
+    utilities = models.JSONField(default=list, blank=True,
+                                 help_text="utility lines and structures beneath, nearest first")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    rule = models.ForeignKey(RoutingRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="links")
+    reclassified_from = models.ForeignKey(Service, on_delete=models.PROTECT, null=True, blank=True,
+                                          related_name="+", help_text="the service it was reported as")
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    explanation = models.TextField(blank=True)
+    linked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The sweeper's queue: only pending rows are in it.
+            models.Index(fields=["request"], name="request_link_pending_idx", condition=Q(state="pending")),
+            # Re-linking when an asset moves: the requests linked to it.
+            models.Index(fields=["asset"], name="request_link_asset_idx", condition=Q(asset__isnull=False)),
+        ]
+
+    @property
+    def flagged(self) -> bool:
+        return self.asset_outcome in (AssetOutcome.NAMED_FAR, AssetOutcome.NAMED_UNKNOWN)

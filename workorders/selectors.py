@@ -8,10 +8,10 @@ from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from gis.models import District
+from gis.models import Asset, AssetType, District
 from gis.spatial import queries
 from workorders import cached
-from workorders.models import ApiKey, RequestNote, Service, ServiceAttribute, ServiceRequest, Survey
+from workorders.models import ApiKey, RequestLink, RequestNote, Service, ServiceAttribute, ServiceRequest, Survey
 
 # Reporter details (email, phone, names, device and account ids) are deferred so a public listing
 # never even loads them.
@@ -133,7 +133,15 @@ EXTENDED_SELECT = {  # extensions=true adds these
     "reference": "r.reference", "detailed_status": "r.detailed_status", "district_id": "r.district_id",
     "channel": "r.channel", "duplicate_of_id": "r.duplicate_of_id",
     "closed": "fieldsvc_w3c(r.closed_at, %s)", "media_urls": "r.media_urls::text",  # JSON text
+    # What linking found and why routing sent it where it went (workorders/linking.py).
+    "link_state": "l.state", "asset_external_id": "a.external_id", "asset_type_code": "at.code",
+    "asset_distance_m": "l.asset_distance_m", "asset_outcome": "l.asset_outcome",
+    "utilities": "l.utilities::text", "explanation": "l.explanation", "priority": "l.priority",
+    "reclassified_from_id": "l.reclassified_from_id",
 }
+_EXTENDED_JOIN = (f"LEFT JOIN {RequestLink._meta.db_table} l ON l.request_id = r.id "
+                  f"LEFT JOIN {Asset._meta.db_table} a ON a.id = l.asset_id "
+                  f"LEFT JOIN {AssetType._meta.db_table} at ON at.id = a.asset_type_id")
 
 
 def request_rows_public(*, filters: RequestFilter, offset: int = 0, limit: int = 1000,
@@ -146,7 +154,8 @@ def request_rows_public(*, filters: RequestFilter, offset: int = 0, limit: int =
     columns = ", ".join(f"{sql} AS {name}" for name, sql in select.items())
     zone_params = [timezone.get_current_timezone_name()] * columns.count("%s")  # the only params up there
     conditions, params, order, order_params = _where(filters)
-    sql = (f"SELECT {columns} FROM {ServiceRequest._meta.db_table} r {_WGS84_JOIN} "
+    joins = f"{_WGS84_JOIN} {_EXTENDED_JOIN}" if extended else _WGS84_JOIN
+    sql = (f"SELECT {columns} FROM {ServiceRequest._meta.db_table} r {joins} "
            f"WHERE {' AND '.join(conditions) or 'true'} ORDER BY {order} LIMIT %s OFFSET %s")
     with connection.cursor() as cursor:
         cursor.execute(sql, [*zone_params, *params, *order_params, limit, offset])

@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from fieldsvc.celery import enqueue
 from gis import areas, crs
 from gis.models import AssetType, Department
 from workorders import inserts, media, notifications, selectors
@@ -28,6 +29,7 @@ from workorders.models import (
     NoteKind,
     Notification,
     NotificationStatus,
+    RequestLink,
     RequestMedia,
     RequestNote,
     RequestStatus,
@@ -74,6 +76,8 @@ class RequestInput:
     expected_at: dt.datetime | None = None  # replayed history keeps its own targets
     external_id: str = ""  # the case id in the system it came from
     media_base_url: str = ""  # where /media/ is served, for the photos' media_url
+    asset_claim: str = ""  # the asset the reporter named (CitySDK service_object_id; else attribute[asset_id])
+    link_on_commit: bool = True  # False: the caller links in a batch afterwards (history replay)
 
 
 def _reference() -> str:
@@ -205,6 +209,11 @@ def _insert(service, data, api_key, point, description, answers, payload) -> Ser
     # 30^8 references: among a million requests a clash is likely once, so draw again if it happens.
     while not inserts.insert(request, unless_taken="reference"):
         request.reference = _reference()
+    claim = data.asset_claim or next(iter(data.attributes.get("asset_id") or []), "")
+    # Recorded pending with the request: if the task below is lost, the sweeper still finds it.
+    inserts.insert(RequestLink(request=request, asset_claim=str(claim).strip()[:120]))
+    if data.link_on_commit:
+        transaction.on_commit(partial(enqueue, "workorders.tasks.request_link_task", request_id=request.pk))
     inserts.insert(RequestNote(request=request, created_at=requested_at, kind=NoteKind.SUBMITTED,
                                status=request.status, detailed_status=request.detailed_status,
                                description="Request received"))
@@ -296,10 +305,8 @@ SURVEY_AFTER = frozenset({DetailedStatus.FIXED, DetailedStatus.CLOSED, DetailedS
 
 
 def _enqueue_notifications(ids: list[int]) -> None:
-    from workorders.tasks import notification_send_task
-
     for pk in ids:
-        notification_send_task.delay(notification_id=pk)
+        enqueue("workorders.tasks.notification_send_task", notification_id=pk)
 
 
 def notification_send(*, notification: Notification) -> str:

@@ -21,3 +21,24 @@ def notification_requeue_pending_task() -> int:
     for pk in ids:
         notification_send_task.delay(notification_id=pk)
     return len(ids)
+
+
+@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def request_link_task(*, request_id: int, force: bool = False) -> str:
+    from workorders.linking import request_link
+
+    return request_link(request_id=request_id, force=force)
+
+
+@shared_task
+def request_link_sweep_task() -> int:
+    from workorders.linking import requests_link_stale
+
+    return requests_link_stale()
+
+
+@shared_task
+def requests_relink_near_task(*, wkb_hex: list[str], asset_ids: list[int] | None = None) -> int:
+    from workorders.linking import requests_relink_near
+
+    return requests_relink_near(wkb_hex=wkb_hex, asset_ids=asset_ids)

@@ -88,3 +88,25 @@ def nearest_within(*, table: str, columns: Sequence[str], where: str, params: Se
     with connection.cursor() as cursor:
         cursor.execute(sql, [x, y, radius_m, *params, x, y])
         return cursor.fetchone()
+
+
+def ids_near(*, table: str, geoms_wkb: Sequence[bytes], radius_m: float, where: str = "true",
+             field: str = "geom") -> list[int]:
+    """Ids of ``table`` rows (matching ``where``, plain SQL) within ``radius_m`` of any of the storage-CRS
+    geometries given as WKB: ST_DWithin on the GiST index of ``field``, one probe per geometry."""
+    if not geoms_wkb:
+        return []
+    sql = (f"SELECT DISTINCT t.id FROM unnest(%s::bytea[]) g(wkb) JOIN {table} t "
+           f"ON ST_DWithin(t.{field}, ST_GeomFromWKB(g.wkb, {crs.storage_srid()}), %s) WHERE {where}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(geoms_wkb), radius_m])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def changed_since(*, table: str, since) -> tuple[list[int], bytes | None]:
+    """Ids of ``table`` rows created or updated at or after ``since``, and the WKB of their extent."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT array_agg(id), ST_AsBinary(ST_SetSRID(ST_Extent(geom)::geometry, "
+                       f"{crs.storage_srid()})) FROM {table} WHERE updated_at >= %s", [since])
+        ids, extent = cursor.fetchone()
+    return ids or [], bytes(extent) if extent is not None else None

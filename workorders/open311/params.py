@@ -239,4 +239,6 @@ def request_input(form: QueryDict, *, idempotency_key: str = "", accept_language
         channel=channel,
         locale=locale_pick(value(form, "locale")[:100] or accept_language[:200]),
         idempotency_key=idempotency_key,
+        # CitySDK names the asset with service_object_id; FixMyStreet-style clients send attribute[asset_id].
+        asset_claim=_limited(form, "service_object_id", 120),
     )

@@ -126,6 +126,8 @@ def request_items(rows: list[dict], *, locale: str, extensions: bool = False,
 def extended_attributes(row: dict, department, districts: dict[int, str]) -> dict:
     """The fine state and what the city knows about the case; never who reported it."""
     parent = row["duplicate_of_id"]
+    asset_id = row["asset_external_id"]
+    reclassified = row["reclassified_from_id"]
     return {
         "reference": row["reference"],
         "detailed_status": row["detailed_status"],
@@ -136,8 +138,32 @@ def extended_attributes(row: dict, department, districts: dict[int, str]) -> dic
         "parent_service_request_id": str(parent) if parent else None,
         "closed_datetime": row["closed"],
         "media_urls": orjson.loads(row["media_urls"]),
-        "asset_ids": [],  # filled once reports are linked to assets (issue #4)
+        # CitySDK's names for the asset the report is about.
+        "service_object_id": asset_id,
+        "service_object_type": row["asset_type_code"],
+        "asset_ids": [asset_id] if asset_id else [],
+        "asset_distance_m": _metres(row["asset_distance_m"]),
+        "asset_match": row["asset_outcome"] or None,
+        "utilities": [_utility(u) for u in orjson.loads(row["utilities"] or "[]")],
+        "routing": {
+            "state": row["link_state"],
+            "explanation": row["explanation"] or None,
+            "priority": row["priority"],
+            "reclassified_from": cached.catalogue().by_id[reclassified].code if reclassified else None,
+        },
     }
+
+
+def _metres(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _utility(hit: dict) -> dict:
+    """A utility beneath the report, as the public sees it (identifiers and what a crew needs)."""
+    return {"id": hit["external_id"], "feature": hit["feature"], "kind": hit["kind"], "type": hit["type"],
+            "distance_m": _metres(hit["distance_m"]), "along_m": _metres(hit["along_m"]),
+            "depth_m": hit["depth_m"], "material": hit["material"] or None, "diameter_mm": hit["diameter_mm"],
+            "install_year": hit["install_year"]}
 
 
 def note_item(note: dict) -> dict:

@@ -22,6 +22,7 @@ LIST_ITEMS = {
     "notes": "note",
     "media_urls": "media_url",
     "asset_ids": "asset_id",
+    "utilities": "utility",
     "service_requests_updates": "request_update",
     "service_request_updates": "request_update",
 }

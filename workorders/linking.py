@@ -1,0 +1,315 @@
+"""Link requests to their asset and the utilities beneath, then route them: on intake (one report, PostGIS
+KNN), by the sweeper, after registry changes, and in batches (in-memory STRtrees, set-based writes).
+
+Both paths feed the same policies (gis/matching.py, workorders/routing.py) and store the same result,
+so a batch re-link and the intake task agree on every report. Idempotent: re-linking a report gives
+the same answer as long as the registry and the rules are unchanged.
+"""
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+import shapely
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from fieldsvc.celery import enqueue
+from gis import matching
+from gis.matching import AssetCandidate, AssetMatch, UtilityHit
+from gis.registry_index import RegistryIndex
+from gis.spatial import linking as spatial
+from gis.spatial import queries
+from workorders import cached, routing
+from workorders.models import (
+    LinkState,
+    NoteKind,
+    RequestLink,
+    RequestNote,
+    ServiceRequest,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One request as linking sees it."""
+
+    id: int
+    service_id: int  # as reported: a re-link starts again from what the resident chose
+    current_service_id: int
+    department_id: int
+    x: float | None
+    y: float | None
+    description: str
+    district_id: int | None
+    requested_at: dt.datetime
+    claim: str
+    status: str
+    detailed_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkResult:
+    report: Report
+    match: AssetMatch
+    utilities: list[UtilityHit]
+    decision: routing.Decision
+
+
+class _Context:
+    """The catalogue, rules and settings one linking run works with."""
+
+    def __init__(self):
+        self.catalogue = cached.catalogue()
+        self.rules, self.district_names = cached.routing_rules()
+        self.buffer_m = {kind: float(m) for kind, m in settings.FIELDSVC_UTILITY_BUFFER_M.items()}
+        self.utility_radius_m = max(self.buffer_m.values(), default=0.0)
+        self.claim_max_m = settings.FIELDSVC_LINK_NAMED_ASSET_MAX_M
+        self.type_names = {t.code: t.name for types in self.catalogue.asset_types.values() for t in types}
+
+    def asset_types(self, service_id: int) -> list:
+        return self.catalogue.asset_types.get(service_id, [])
+
+    def radius_m(self, service_id: int) -> float:
+        return self.catalogue.by_id[service_id].snap_distance_m
+
+
+def _named(obj) -> routing.Named:
+    return routing.Named(obj.pk, obj.code, obj.name)
+
+
+def _decide(ctx: _Context, report: Report, candidates: list[AssetCandidate], claimed: AssetCandidate | None,
+            hits: Iterable[UtilityHit]) -> LinkResult:
+    service = ctx.catalogue.by_id[report.service_id]
+    types = ctx.asset_types(report.service_id)
+    match = matching.asset_choose(
+        candidates=candidates, radius_m=service.snap_distance_m, type_preference=[t.code for t in types],
+        has_location=report.x is not None, claim=report.claim, claimed=claimed, claim_max_m=ctx.claim_max_m,
+    )
+    beneath = matching.utilities_beneath(hits, buffer_m=ctx.buffer_m)
+    facts = routing.Facts(
+        service=_named(service), department=_named(ctx.catalogue.departments[service.department_id]),
+        asset=match, asset_type_names=ctx.type_names, utilities=beneath, description=report.description,
+        district_id=report.district_id, district_name=ctx.district_names.get(report.district_id),
+        at=timezone.localtime(report.requested_at),
+    )
+    return LinkResult(report, match, beneath, routing.route(facts, ctx.rules))
+
+
+_REPORT_SQL = (
+    f"SELECT r.id, COALESCE(l.reclassified_from_id, r.service_id), r.service_id, r.department_id, "
+    f"{spatial.sql_xy('r.geom')}, r.description, r.district_id, r.requested_at, l.asset_claim, r.status, "
+    f"r.detailed_status FROM {ServiceRequest._meta.db_table} r "
+    f"JOIN {RequestLink._meta.db_table} l ON l.request_id = r.id WHERE r.id = ANY(%s) ORDER BY r.id"
+)
+
+
+def _reports(ids: list[int]) -> list[Report]:
+    with connection.cursor() as cursor:
+        cursor.execute(_REPORT_SQL, [ids])
+        return [Report(*row) for row in cursor.fetchall()]
+
+
+# --- One report (intake task, sweeper, re-link after a registry change) -----------------------------
+
+def _candidates_from_rows(rows: list[tuple]) -> tuple[list[AssetCandidate], AssetCandidate | None, list[UtilityHit]]:
+    assets, claimed, hits = [], None, []
+    for source, pk, kind, type_, external_id, distance, depth, material, diameter, year, fraction, length in rows:
+        if source == "asset":
+            assets.append(AssetCandidate(pk, type_, external_id, distance))
+        elif source == "claim":
+            claimed = AssetCandidate(pk, type_, external_id, distance if distance is not None else float("inf"))
+        else:
+            hits.append(UtilityHit(feature=source, id=pk, kind=kind, type=type_, external_id=external_id,
+                                   distance_m=distance, depth_m=depth, material=material or "",
+                                   diameter_mm=diameter, install_year=year,
+                                   along_m=fraction * length if fraction is not None else None, fraction=fraction))
+    return assets, claimed, hits
+
+
+def request_link(*, request_id: int, force: bool = False) -> str:
+    """Link and route one request; returns what happened ('linked', 'already linked', 'gone').
+
+    Without ``force`` a linked request is left alone (a redelivered task does nothing); with it the
+    request is linked again from what was reported (after the registry or the rules changed)."""
+    with transaction.atomic():
+        link = RequestLink.objects.select_for_update().filter(pk=request_id).first()
+        if link is None:
+            return "gone"
+        if link.state == LinkState.LINKED and not force:
+            return "already linked"
+        ctx = _Context()
+        report = _reports([request_id])[0]
+        rows = spatial.link_candidates(
+            x=report.x, y=report.y, type_ids=[t.pk for t in ctx.asset_types(report.service_id)],
+            radius_m=ctx.radius_m(report.service_id), utility_radius_m=ctx.utility_radius_m, claim=report.claim,
+        )
+        result = _decide(ctx, report, *_candidates_from_rows(rows))
+        _store([result])
+    return "linked"
+
+
+# --- Many reports (manage.py relink, the sweeper after an outage, imports) ---------------------------
+
+def requests_link_batch(*, request_ids: list[int], force: bool = False, chunk: int = 20_000,
+                        progress: Callable[[int], None] | None = None) -> int:
+    """Link many requests; returns how many were linked. Large batches use in-memory STRtrees built once
+    (FIELDSVC_LINK_MEMORY_MIN_BATCH), small ones ask PostGIS per report. ``progress(n)`` is called as
+    each group of n requests is stored."""
+    ids = sorted(set(request_ids))
+    if not force:
+        ids = _pending(ids)
+    if len(ids) < settings.FIELDSVC_LINK_MEMORY_MIN_BATCH:
+        for pk in ids:
+            request_link(request_id=pk, force=force)
+            if progress:
+                progress(1)
+        return len(ids)
+    ctx = _Context()
+    type_ids = {t.pk for types in ctx.catalogue.asset_types.values() for t in types}
+    index = RegistryIndex(type_ids=type_ids, utility_radius_m=ctx.utility_radius_m)
+    done = 0
+    for start in range(0, len(ids), chunk):
+        results = _link_in_memory(ctx, index, _reports(ids[start:start + chunk]))
+        with transaction.atomic():
+            _store(results, only_pending=not force)
+        done += len(results)
+        if progress:
+            progress(len(results))
+    return done
+
+
+def _pending(ids: list[int]) -> list[int]:
+    return list(RequestLink.objects.filter(pk__in=ids, state=LinkState.PENDING).values_list("pk", flat=True))
+
+
+def _link_in_memory(ctx: _Context, index: RegistryIndex, reports: list[Report]) -> list[LinkResult]:
+    located = [r for r in reports if r.x is not None]
+    points = shapely.points(np.array([(r.x, r.y) for r in located], dtype=float).reshape(-1, 2))
+    position = {r.id: n for n, r in enumerate(located)}
+    hits = index.utilities(points)
+    by_service: dict[int, list[int]] = defaultdict(list)
+    for n, report in enumerate(located):
+        by_service[report.service_id].append(n)
+    found: list[list[tuple[int, int, float]]] = [[] for _ in located]
+    for service_id, members in by_service.items():
+        type_ids = [t.pk for t in ctx.asset_types(service_id)]
+        near = index.asset_candidates(points[members], type_ids=type_ids, radius_m=ctx.radius_m(service_id))
+        for n, candidates in zip(members, near, strict=True):
+            if candidates:  # only the nearest and its near-ties can win: label just those
+                closest = min(c[2] for c in candidates)
+                found[n] = [c for c in candidates if c[2] <= closest + matching.NEAR_TIE_M]
+    claims = {r.claim for r in reports if r.claim}
+    labels = spatial.asset_labels(ids=list({c[0] for row in found for c in row}))
+    claimed = _claims_located(ctx, [r for r in reports if r.claim]) if claims else {}
+    results = []
+    for report in reports:
+        n = position.get(report.id)
+        candidates = _labelled(found[n], labels) if n is not None else []
+        results.append(_decide(ctx, report, candidates, claimed.get(report.id), hits[n] if n is not None else []))
+    return results
+
+
+def _labelled(found: list[tuple[int, int, float]], labels: dict) -> list[AssetCandidate]:
+    return [AssetCandidate(pk, labels[pk][0], labels[pk][1], distance) for pk, _, distance in found]
+
+
+def _claims_located(ctx: _Context, reports: list[Report]) -> dict[int, AssetCandidate]:
+    """The named asset of each report that names one (rare: looked up one by one)."""
+    claimed = {}
+    for report in reports:
+        rows = spatial.link_candidates(x=report.x, y=report.y, type_ids=[t.pk for t in ctx.asset_types(
+            report.service_id)], radius_m=0.0, utility_radius_m=-1.0, claim=report.claim)
+        claimed_row = next((row for row in rows if row[0] == "claim"), None)
+        if claimed_row:
+            claimed[report.id] = _candidates_from_rows([claimed_row])[1]
+    return claimed
+
+
+# --- Storing results --------------------------------------------------------------------------------
+
+_STAGE_COLUMNS = ("request_id", "asset_id", "asset_distance_m", "asset_outcome", "search_radius_m", "utilities",
+                  "department_id", "rule_id", "reclassified_from_id", "priority", "explanation")
+
+
+def _stage_row(result: LinkResult) -> tuple:
+    report, decision, match = result.report, result.decision, result.match
+    return (report.id, match.asset.asset_id if match.asset else None,
+            match.asset.distance_m if match.asset else None, match.outcome, match.radius_m,
+            orjson.dumps([h.as_dict() for h in result.utilities]).decode(), decision.department.id,
+            decision.rule_id, report.service_id if decision.reclassified else None, decision.priority,
+            decision.explanation)
+
+
+def _store(results: list[LinkResult], *, only_pending: bool = False) -> None:
+    """Write the results: link rows through a COPY-filled stage and one UPDATE; requests whose
+    department or service routing changed are updated and get a history note saying why."""
+    if not results:
+        return
+    now = timezone.now()
+    link_table = RequestLink._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS link_stage ON COMMIT DELETE ROWS AS "
+                       f"SELECT {', '.join(_STAGE_COLUMNS)} FROM {link_table} WITH NO DATA")
+        copy_sql = f"COPY link_stage ({', '.join(_STAGE_COLUMNS)}) FROM STDIN"
+        with cursor.copy(copy_sql) as copy:
+            for result in results:
+                copy.write_row(_stage_row(result))
+        assignments = ", ".join(f"{c} = s.{c}" for c in _STAGE_COLUMNS[1:])
+        guard = f" AND l.state = '{LinkState.PENDING}'" if only_pending else ""
+        cursor.execute(f"UPDATE {link_table} l SET {assignments}, state = %s, linked_at = %s "
+                       f"FROM link_stage s WHERE l.request_id = s.request_id{guard}", [LinkState.LINKED, now])
+        cursor.execute("TRUNCATE link_stage")
+    moved = [r for r in results if r.decision.department.id != r.report.department_id
+             or r.decision.service.id != r.report.current_service_id]
+    for result in moved:
+        decision, report = result.decision, result.report
+        ServiceRequest.objects.filter(pk=report.id).update(department_id=decision.department.id,
+                                                          service_id=decision.service.id, updated_at=now)
+    RequestNote.objects.bulk_create([
+        RequestNote(request_id=r.report.id, created_at=now, kind=NoteKind.ACTIVITY, status=r.report.status,
+                    detailed_status=r.report.detailed_status, description=r.decision.explanation, author="routing")
+        for r in moved
+    ])
+
+
+
+# --- Sweeper and registry changes --------------------------------------------------------------------
+
+def requests_link_stale(*, limit: int = 50_000) -> int:
+    """Link requests still pending FIELDSVC_LINK_SWEEP_AFTER_S after intake (their task was lost)."""
+    cutoff = timezone.now() - dt.timedelta(seconds=settings.FIELDSVC_LINK_SWEEP_AFTER_S)
+    ids = list(RequestLink.objects.filter(state=LinkState.PENDING, request__created_at__lt=cutoff)
+               .values_list("pk", flat=True)[:limit])
+    return requests_link_batch(request_ids=ids) if ids else 0
+
+
+def _relink_radius_m() -> float:
+    """Farthest a registry change can reach a report: the largest snap distance or utility buffer."""
+    ctx = _Context()
+    snaps = [s.snap_distance_m for s in ctx.catalogue.by_id.values()]
+    return max([*snaps, ctx.utility_radius_m, ctx.claim_max_m, 0.0])
+
+
+def requests_relink_near(*, wkb_hex: list[str], asset_ids: list[int] | None = None,
+                         radius_m: float | None = None) -> int:
+    """Re-link the open requests a registry change can affect: within ``radius_m`` (default: the widest
+    snap distance or utility buffer) of the changed geometries, or linked to a changed asset."""
+    radius_m = _relink_radius_m() if radius_m is None else radius_m
+    ids = set(queries.ids_near(table=ServiceRequest._meta.db_table, geoms_wkb=[bytes.fromhex(h) for h in wkb_hex],
+                               radius_m=radius_m, where="t.status = 'open'"))
+    if asset_ids:
+        ids.update(RequestLink.objects.filter(asset_id__in=asset_ids, request__status="open")
+                   .values_list("pk", flat=True))
+    return requests_link_batch(request_ids=list(ids), force=True) if ids else 0
+
+
+def registry_changed_received(sender, *, geoms_wkb: list[bytes], asset_ids: list[int], **kwargs) -> None:
+    enqueue("workorders.tasks.requests_relink_near_task", wkb_hex=[g.hex() for g in geoms_wkb], asset_ids=asset_ids)
