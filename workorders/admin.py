@@ -3,8 +3,21 @@
 from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
-from workorders.models import ApiKey, Follower, RequestNote, Service, ServiceAttribute, ServiceGroup, ServiceRequest
+from workorders.linking import requests_link_batch
+from workorders.models import (
+    ApiKey,
+    Follower,
+    RequestLink,
+    RequestNote,
+    RoutingRule,
+    Service,
+    ServiceAttribute,
+    ServiceGroup,
+    ServiceRequest,
+)
 
 
 @admin.register(ServiceGroup)
@@ -55,6 +68,39 @@ class FollowerInline(admin.TabularInline):
     extra = 0
 
 
+_LINK_FIELDS = ("state", "asset_claim", "asset", "asset_distance_m", "asset_outcome", "search_radius_m",
+                "department", "rule", "reclassified_from", "priority", "explanation", "utilities_beneath", "linked_at")
+
+
+def _utilities_beneath(link: RequestLink) -> str:
+    lines = [f"{u['kind']} {u['type']} {u['external_id']}: {u['distance_m']:.1f} m"
+             + (f", {u['along_m']:.1f} m along the line" if u.get("along_m") is not None else "")
+             for u in link.utilities]
+    return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines)) or "—"
+
+
+class RequestLinkInline(admin.StackedInline):
+    """What linking found and why routing sent the request where it went (re-link with the action)."""
+
+    model = RequestLink
+    can_delete = False
+    fields = readonly_fields = _LINK_FIELDS
+    verbose_name = verbose_name_plural = "asset, utilities and routing"
+
+    @admin.display(description="utilities beneath")
+    def utilities_beneath(self, obj):
+        return _utilities_beneath(obj)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.action(description="Re-link and re-route the selected requests")
+def relink(modeladmin, request, queryset):
+    done = requests_link_batch(request_ids=list(queryset.values_list("pk", flat=True)), force=True)
+    modeladmin.message_user(request, f"{done} request(s) linked and routed again.")
+
+
 @admin.register(ServiceRequest)
 class ServiceRequestAdmin(GISModelAdmin):
     gis_widget_kwargs = {"attrs": {"default_lon": -71.07, "default_lat": 42.33, "default_zoom": 12}}
@@ -65,6 +111,58 @@ class ServiceRequestAdmin(GISModelAdmin):
     date_hierarchy = "requested_at"
     raw_id_fields = ("duplicate_of", "district")
     readonly_fields = ("created_at", "updated_at", "token", "api_key", "idempotency_key", "payload_sha256")
-    inlines = [RequestNoteInline, FollowerInline]
+    inlines = [RequestLinkInline, RequestNoteInline, FollowerInline]
+    actions = [relink]
     list_per_page = 50
     show_full_result_count = False
+
+
+@admin.register(RequestLink)
+class RequestLinkAdmin(admin.ModelAdmin):
+    """Linking results across requests: filter the flagged ones (a named asset unknown or far away)."""
+
+    list_display = ("request", "state", "asset", "asset_distance_m", "asset_outcome", "department", "rule",
+                    "priority", "linked_at")
+    list_filter = ("state", "asset_outcome", "department", "rule", "priority")
+    search_fields = ("request__reference", "asset_claim", "explanation")
+    fields = readonly_fields = ("request", *_LINK_FIELDS)
+    list_select_related = ("request", "asset", "department", "rule")
+    actions = ["relink_links"]
+    list_per_page = 50
+    show_full_result_count = False
+
+    @admin.display(description="utilities beneath")
+    def utilities_beneath(self, obj):
+        return _utilities_beneath(obj)
+
+    @admin.action(description="Re-link and re-route the selected requests")
+    def relink_links(self, request, queryset):
+        done = requests_link_batch(request_ids=list(queryset.values_list("pk", flat=True)), force=True)
+        self.message_user(request, f"{done} request(s) linked and routed again.")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    """The routing table: tried in order, the first rule whose conditions all hold decides."""
+
+    list_display = ("order", "name", "active", "department", "reclassify_to", "priority_bump")
+    list_display_links = ("name",)
+    list_editable = ("order", "active")
+    list_filter = ("active", "department")
+    search_fields = ("name", "note", "words")
+    filter_horizontal = ("services", "asset_types", "districts")
+    fieldsets = (
+        (None, {"fields": ("order", "name", "active", "note")}),
+        ("When (every condition given must hold; leave empty for any)", {"fields": (
+            "services", "asset_types", "utility_kinds", "utility_types", "utility_within_m", "utility_max_depth_m",
+            "utility_min_age_years", "words", "districts", "hour_from", "hour_to", "weekdays")}),
+        ("Then", {"fields": ("department", "reclassify_to", "priority_bump")}),
+    )
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Conditions are many-to-many: touch the rule after them so every process re-reads the table.
+        RoutingRule.objects.filter(pk=form.instance.pk).update(updated_at=timezone.now())

@@ -5,6 +5,7 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.db.models.functions import Now
 
@@ -370,6 +371,8 @@ class RoutingRule(Timestamped):
                                          help_text="the linked asset is one of these types")
     utility_kinds = ArrayField(models.CharField(max_length=10, choices=NetworkKind.choices), blank=True,
                                default=list, help_text="a utility of one of these kinds lies beneath")
+    utility_types = ArrayField(models.CharField(max_length=30), blank=True, default=list,
+                               help_text="…of one of these types (main, lateral, manhole, catch_basin, valve…)")
     utility_within_m = models.FloatField(null=True, blank=True,
                                          help_text="…at most this many metres from the report")
     utility_max_depth_m = models.FloatField(null=True, blank=True, help_text="…at most this deep (metres)")
@@ -401,6 +404,19 @@ class RoutingRule(Timestamped):
 
     def __str__(self) -> str:
         return f"{self.order}. {self.name}"
+
+    def clean(self):
+        errors = {}
+        if self.weekdays and not all(1 <= d <= 7 for d in self.weekdays):
+            errors["weekdays"] = "ISO weekdays are 1 (Monday) to 7 (Sunday)"
+        if any(not w.strip() for w in self.words):
+            errors["words"] = "an empty word would match every description"
+        if self.hour_from is not None and self.hour_to is not None and self.hour_from == self.hour_to % 24:
+            errors["hour_to"] = "the hours give an empty window"
+        if not (self.department_id or self.reclassify_to_id or self.priority_bump):
+            errors["department"] = "a rule must route, reclassify or raise the priority"
+        if errors:
+            raise ValidationError(errors)
 
 
 class LinkState(models.TextChoices):

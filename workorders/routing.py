@@ -34,6 +34,7 @@ class Rule:
     services: frozenset[str] = frozenset()  # service codes
     asset_types: frozenset[str] = frozenset()  # asset type codes
     utility_kinds: frozenset[str] = frozenset()
+    utility_types: frozenset[str] = frozenset()
     utility_within_m: float | None = None
     utility_max_depth_m: float | None = None
     utility_min_age_years: int | None = None
@@ -55,7 +56,7 @@ class Rule:
 
     @property
     def uses_utilities(self) -> bool:
-        return bool(self.utility_kinds or self.utility_within_m is not None or self.utility_max_depth_m is not None
+        return bool(self.utility_kinds or self.utility_types or self.utility_within_m is not None or self.utility_max_depth_m is not None
                     or self.utility_min_age_years is not None)
 
 
@@ -87,6 +88,8 @@ class Decision:
 
 def _utility_matches(rule: Rule, hit: UtilityHit, year: int) -> bool:
     if rule.utility_kinds and hit.kind not in rule.utility_kinds:
+        return False
+    if rule.utility_types and hit.type not in rule.utility_types:
         return False
     if rule.utility_within_m is not None and hit.distance_m > rule.utility_within_m:
         return False
@@ -183,7 +186,11 @@ def route(facts: Facts, rules: Sequence[Rule]) -> Decision:
         service = rule.reclassify_to or facts.service
         priority = max(TOP_PRIORITY, facts.priority - rule.priority_bump)
         because = _listing(reasons)
-        parts = [f"Routed to {department.name} by rule '{rule.name}'" + (f": {because}." if because else ".")]
+        if rule.department is not None:
+            parts = [f"Routed to {department.name} by rule '{rule.name}'" + (f": {because}." if because else ".")]
+        else:
+            parts = [f"Routed to {department.name}, the department for {facts.service.name} reports; rule "
+                     f"'{rule.name}' applies" + (f": {because}." if because else ".")]
         if service != facts.service:
             parts.append(f"Reclassified from {facts.service.name} to {service.name}.")
         if priority != facts.priority:

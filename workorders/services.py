@@ -12,12 +12,13 @@ import orjson
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.files.storage import default_storage
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from fieldsvc.celery import enqueue
 from gis import areas, crs
-from gis.models import AssetType, Department
+from gis.models import AssetType, Department, District
 from workorders import inserts, media, notifications, selectors
 from workorders.catalogue import AnswerInvalid, answers_check, description_check
 from workorders.models import (
@@ -33,6 +34,7 @@ from workorders.models import (
     RequestMedia,
     RequestNote,
     RequestStatus,
+    RoutingRule,
     Service,
     ServiceAttribute,
     ServiceGroup,
@@ -458,3 +460,51 @@ def _attribute_i18n(code: str, service_i18n: dict) -> dict:
         for locale, texts in service_i18n.items()
         if code in (texts.get("attributes") or {})
     }
+
+
+_RULE_CONDITIONS = ("utility_kinds", "utility_types", "utility_within_m", "utility_max_depth_m", "utility_min_age_years", "words",
+                    "hour_from", "hour_to", "weekdays")
+
+
+@transaction.atomic
+def routing_rules_load(*, data: dict[str, Any]) -> int:
+    """Create or update routing rules (by name) from a document like fixtures/catalogue/routing_rules.yaml;
+    returns how many. Codes name departments, services and asset types; districts go by name."""
+    departments = {d.code: d for d in Department.objects.all()}
+    services = {s.code: s for s in Service.objects.all()}
+    asset_types = {a.code: a for a in AssetType.objects.all()}
+
+    def pick(table: dict, codes, what: str, rule: str) -> list:
+        unknown = [c for c in codes if c not in table]
+        if unknown:
+            raise ValueError(f"routing rule {rule!r}: unknown {what} {unknown[0]!r}")
+        return [table[c] for c in codes]
+
+    count = 0
+    for spec in data.get("routing_rules", []):
+        name = spec["name"]
+        values = {k: spec[k] for k in _RULE_CONDITIONS if k in spec}
+        values.update(order=spec["order"], note=spec.get("note", ""), active=spec.get("active", True),
+                      priority_bump=spec.get("priority_bump", 0))
+        values["department"] = pick(departments, [spec["department"]], "department", name)[0] \
+            if spec.get("department") else None
+        values["reclassify_to"] = pick(services, [spec["reclassify_to"]], "service", name)[0] \
+            if spec.get("reclassify_to") else None
+        rule = RoutingRule.objects.filter(name=name).first() or RoutingRule(name=name)
+        for key, value in values.items():
+            setattr(rule, key, value)
+        try:
+            rule.full_clean(exclude=["services", "asset_types", "districts"])
+        except ValidationError as exc:
+            raise ValueError(f"routing rule {name!r}: {exc.message_dict}") from None
+        rule.save()
+        rule.services.set(pick(services, spec.get("services", []), "service", name))
+        rule.asset_types.set(pick(asset_types, spec.get("asset_types", []), "asset type", name))
+        districts = list(District.objects.filter(name__in=spec.get("districts", [])))
+        if len(districts) < len(set(spec.get("districts", []))):
+            raise ValueError(f"routing rule {name!r}: unknown district among {spec['districts']}")
+        rule.districts.set(districts)
+        count += 1
+    RoutingRule.objects.filter(name__in=[s["name"] for s in data.get("routing_rules", [])]).update(
+        updated_at=timezone.now())  # after the many-to-many conditions: processes re-read the table
+    return count

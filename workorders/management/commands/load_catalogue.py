@@ -1,4 +1,4 @@
-"""manage.py load_catalogue [FILE]: load or update the Open311 service catalogue from YAML."""
+"""manage.py load_catalogue [FILE] [--rules FILE]: load or update the service catalogue and routing rules."""
 
 from pathlib import Path
 
@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from workorders import services
 
 DEFAULT = Path(settings.BASE_DIR) / "fixtures" / "catalogue" / "services.yaml"
+DEFAULT_RULES = Path(settings.BASE_DIR) / "fixtures" / "catalogue" / "routing_rules.yaml"
 
 
 class Command(BaseCommand):
@@ -16,11 +17,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path", nargs="?", default=str(DEFAULT))
+        parser.add_argument("--rules", default=str(DEFAULT_RULES), help="routing rules YAML ('' for none)")
 
-    def handle(self, *args, path, **options):
+    def handle(self, *args, path, rules, **options):
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
             count = services.catalogue_load(data=data)
         except (OSError, yaml.YAMLError, KeyError, ValueError) as exc:
             raise CommandError(f"cannot load the catalogue {path}: {exc}") from exc
         self.stdout.write(f"catalogue: {count} services")
+        if rules:
+            try:
+                data = yaml.safe_load(Path(rules).read_text(encoding="utf-8"))
+                count = services.routing_rules_load(data=data)
+            except (OSError, yaml.YAMLError, KeyError, ValueError) as exc:
+                raise CommandError(f"cannot load the routing rules {rules}: {exc}") from exc
+            self.stdout.write(f"routing rules: {count}")
