@@ -56,8 +56,8 @@ class Rule:
 
     @property
     def uses_utilities(self) -> bool:
-        return bool(self.utility_kinds or self.utility_types or self.utility_within_m is not None or self.utility_max_depth_m is not None
-                    or self.utility_min_age_years is not None)
+        return bool(self.utility_kinds or self.utility_types) or any(
+            v is not None for v in (self.utility_within_m, self.utility_max_depth_m, self.utility_min_age_years))
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.core.files.storage import default_storage
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -462,8 +462,8 @@ def _attribute_i18n(code: str, service_i18n: dict) -> dict:
     }
 
 
-_RULE_CONDITIONS = ("utility_kinds", "utility_types", "utility_within_m", "utility_max_depth_m", "utility_min_age_years", "words",
-                    "hour_from", "hour_to", "weekdays")
+_RULE_CONDITIONS = ("utility_kinds", "utility_types", "utility_within_m", "utility_max_depth_m",
+                    "utility_min_age_years", "words", "hour_from", "hour_to", "weekdays")
 
 
 @transaction.atomic
