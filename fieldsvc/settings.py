@@ -179,6 +179,8 @@ CACHES = {
 # Results (e.g. an import run's final status) live in Redis for an hour, for callers that wait.
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
 CELERY_RESULT_EXPIRES = 3600
+# Where tasks go unless routed (a test worker sets its own so nothing it enqueues reaches another worker).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is redelivered; our tasks are idempotent
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 3600

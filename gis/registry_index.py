@@ -18,6 +18,7 @@ from gis.spatial import linking as sql
 class RegistryIndex:
     def __init__(self, *, type_ids: Iterable[int], utility_radius_m: float):
         type_ids = sorted(set(type_ids))
+        self.type_ids = frozenset(type_ids)
         rows = sql.assets_wkb(type_ids=type_ids) if type_ids else []
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         types = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))

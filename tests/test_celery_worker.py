@@ -9,14 +9,20 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
+from django.contrib.gis.geos import Point
 from django.db import connection
+from kombu.exceptions import OperationalError
 
 from fieldsvc.celery import app as celery_app
-from gis import services
+from gis import crs, services
 from gis.importing.mapping import load_mapping
-from gis.models import Asset, ImportRun
+from gis.models import Asset, AssetType, ImportRun
 from gis.tasks import import_run_execute_task
 from tests.conftest import FIXTURES
+from workorders.models import LinkState, RequestLink
+from workorders.services import api_key_create
+from workorders.services import catalogue_load as services_catalogue_load
+from workorders.tasks import request_link_sweep_task
 
 QUEUE = f"test-{uuid.uuid4().hex[:8]}"  # our own queue: a demo worker on the same broker never sees it
 
@@ -29,6 +35,8 @@ def worker(django_db_setup, django_db_blocker):
         f"postgis://{quote(db['USER'])}:{quote(db['PASSWORD'] or '')}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     )
     env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
+    env["CELERY_TASK_DEFAULT_QUEUE"] = QUEUE  # what this worker enqueues stays with it
+    env["FIELDSVC_LINK_SWEEP_AFTER_S"] = "0"
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "fieldsvc", "worker", "-Q", QUEUE, "--pool", "solo",
          "-n", f"{QUEUE}@%h", "--loglevel", "WARNING"],
@@ -82,3 +90,37 @@ def test_stalled_queued_runs_are_found_for_requeueing(db, settings):
     mapping = load_mapping(FIXTURES / "mappings" / "cambridge_signals.yaml")
     run = services.import_run_create(path=FIXTURES / "cambridge" / "TRAFFIC_Signals.geojson", mapping=mapping)
     assert services.import_run_requeue_stalled() == [run.pk]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_requests_taken_while_the_broker_is_down_are_linked_by_the_sweeper(worker, registry, client, monkeypatch):
+    """Broker outage: intake still answers 201 and records the link as pending; once the broker is back,
+    the beat sweeper (here sent by hand to the real worker) links what the lost tasks would have."""
+    services_catalogue_load(data={"services": [{
+        "code": "streetlight-outage", "name": "Street Light Outage", "department": "street-lighting",
+        "asset_types": ["streetlight"], "snap_distance_m": 30}]})
+    _, key = api_key_create(name="outage test")
+    lamp = Asset.objects.create(asset_type=AssetType.objects.get(code="streetlight"), external_id="L-1",
+                                geom=Point(*crs.storage_point(-71.1431224, 42.3804127), srid=crs.storage_srid()))
+    sent = []
+
+    def broker_down(name, **kwargs):
+        sent.append(name)
+        raise OperationalError("Error 111 connecting to 127.0.0.1:56379. Connection refused.")
+
+    monkeypatch.setattr(celery_app, "send_task", broker_down)
+    response = client.post("/open311/v2/requests.json", {
+        "api_key": key, "service_code": "streetlight-outage", "lat": "42.38043", "long": "-71.14310"})
+    assert response.status_code == 201, response.content
+    request_id = int(response.json()[0]["service_request_id"])
+    assert sent == ["workorders.tasks.request_link_task"]  # tried, and lost
+    assert RequestLink.objects.get(pk=request_id).state == LinkState.PENDING
+    monkeypatch.undo()  # the broker is back
+
+    swept = request_link_sweep_task.apply_async(queue=QUEUE).get(timeout=60)
+    assert swept == 1
+    link = RequestLink.objects.get(pk=request_id)
+    assert (link.state, link.asset_id, link.asset_outcome) == (LinkState.LINKED, lamp.pk, "matched")
+    assert request_link_sweep_task.apply_async(queue=QUEUE).get(timeout=60) == 0  # nothing left: harmless
+    assert "request-link-sweep" in settings.CELERY_BEAT_SCHEDULE

@@ -8,6 +8,7 @@ revoked API key stops working within the same interval.
 """
 
 import threading
+from collections.abc import Iterable
 import time
 from dataclasses import dataclass, field
 
@@ -76,11 +77,15 @@ def _load(version: tuple) -> Catalogue:
     )
 
 
-def catalogue() -> Catalogue:
-    """The current catalogue (rebuilt when services changed; departments re-read with it)."""
+def catalogue(*, with_ids: Iterable[int] = ()) -> Catalogue:
+    """The current catalogue (rebuilt when services changed; departments re-read with it).
+
+    ``with_ids``: services the caller is about to look up (a request filed under a service this copy
+    has not seen yet): a copy missing one is checked at once instead of after the interval."""
     now = time.monotonic()
     with _lock:
-        if _state.catalogue is None or now - _state.checked_at > settings.FIELDSVC_CATALOGUE_RECHECK_S:
+        stale = now - _state.checked_at > settings.FIELDSVC_CATALOGUE_RECHECK_S
+        if _state.catalogue is None or stale or any(i not in _state.catalogue.by_id for i in with_ids):
             version = _version()
             if _state.catalogue is None or _state.catalogue.version != version:
                 _state.catalogue = _load(version)

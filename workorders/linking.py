@@ -66,8 +66,8 @@ class LinkResult:
 class _Context:
     """The catalogue, rules and settings one linking run works with."""
 
-    def __init__(self):
-        self.catalogue = cached.catalogue()
+    def __init__(self, service_ids: Iterable[int] = ()):
+        self.catalogue = cached.catalogue(with_ids=service_ids)
         self.rules, self.district_names = cached.routing_rules()
         self.buffer_m = {kind: float(m) for kind, m in settings.FIELDSVC_UTILITY_BUFFER_M.items()}
         self.utility_radius_m = max(self.buffer_m.values(), default=0.0)
@@ -145,8 +145,8 @@ def request_link(*, request_id: int, force: bool = False) -> str:
             return "gone"
         if link.state == LinkState.LINKED and not force:
             return "already linked"
-        ctx = _Context()
         report = _reports([request_id])[0]
+        ctx = _Context([report.service_id])
         rows = spatial.link_candidates(
             x=report.x, y=report.y, type_ids=[t.pk for t in ctx.asset_types(report.service_id)],
             radius_m=ctx.radius_m(report.service_id), utility_radius_m=ctx.utility_radius_m, claim=report.claim,
@@ -172,12 +172,16 @@ def requests_link_batch(*, request_ids: list[int], force: bool = False, chunk: i
             if progress:
                 progress(1)
         return len(ids)
-    ctx = _Context()
-    type_ids = {t.pk for types in ctx.catalogue.asset_types.values() for t in types}
-    index = RegistryIndex(type_ids=type_ids, utility_radius_m=ctx.utility_radius_m)
+    ctx, index = _Context(), None
     done = 0
     for start in range(0, len(ids), chunk):
-        results = _link_in_memory(ctx, index, _reports(ids[start:start + chunk]))
+        reports = _reports(ids[start:start + chunk])
+        if any(r.service_id not in ctx.catalogue.by_id for r in reports):  # a service added meanwhile
+            ctx = _Context([r.service_id for r in reports])
+        type_ids = {t.pk for types in ctx.catalogue.asset_types.values() for t in types}
+        if index is None or not type_ids <= index.type_ids:  # built once, unless new asset types appeared
+            index = RegistryIndex(type_ids=type_ids, utility_radius_m=ctx.utility_radius_m)
+        results = _link_in_memory(ctx, index, reports)
         with transaction.atomic():
             _store(results, only_pending=not force)
         done += len(results)
