@@ -66,8 +66,11 @@ def bench_environment(url: str) -> dict[str, str]:
 
 
 def manage(*args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], check=True, cwd=ROOT, env=os.environ,
-                   stdout=subprocess.DEVNULL)
+    """Run a management command on the bench database; its output (import progress bars) only on failure."""
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=os.environ, capture_output=True,
+                          text=True)
+    if done.returncode:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
 
 
 def create_database(base_url: str, url: str) -> None:

@@ -8,8 +8,8 @@ revoked API key stops working within the same interval.
 """
 
 import threading
-from collections.abc import Iterable
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings

@@ -98,6 +98,7 @@ def case_from_row(row: dict) -> Case:
         requested_at=opened,
         check_duplicates=False,  # history keeps its own duplicate decisions
         require_answers=False,
+        link_on_commit=False,  # linked in batches as the replay goes (replay_311), not one task per case
     )
     return Case(
         external_id=row["case_id"].strip(), topic=row["case_topic"].strip(), data=data,

@@ -7,9 +7,11 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from workorders import replay, services
+from workorders.linking import requests_link_batch
 from workorders.models import Service, ServiceRequest
 
 DEFAULT = Path(settings.BASE_DIR) / "fixtures" / "boston" / "311_cases.csv.gz"
+LINK_EVERY = 5000  # replayed cases linked and routed per batch (in-memory registry, built per batch)
 
 
 class Command(BaseCommand):
@@ -33,6 +35,7 @@ class Command(BaseCommand):
         total = replay.count_cases(source)
         if limit:
             total = min(total, limit)
+        replayed: list[int] = []
         counts = {"loaded": 0, "already there": 0, "topic not in catalogue": 0, "refused": 0}
         with tqdm(total=total, desc="Boston 311 history", unit=" cases", file=self.stderr._out,
                   mininterval=0.5) as bar:
@@ -50,7 +53,7 @@ class Command(BaseCommand):
                 case.data.external_id, case.data.expected_at = case.external_id, case.expected_at
                 step = case.step
                 try:
-                    services.request_replay(service=service, data=case.data,
+                    request = services.request_replay(service=service, data=case.data,
                                             step_status=step.detailed_status if step else None,
                                             step_at=step.at if step else None,
                                             step_description=step.description if step else "")
@@ -59,4 +62,9 @@ class Command(BaseCommand):
                     self.stderr.write(f"case {case.external_id}: {exc}")
                     continue
                 counts["loaded"] += 1
+                replayed.append(request.pk)
+                if len(replayed) >= LINK_EVERY:  # linked as it goes: the demo map fills with routed cases
+                    requests_link_batch(request_ids=replayed)
+                    replayed.clear()
+        requests_link_batch(request_ids=replayed)
         self.stdout.write(", ".join(f"{n} {what}" for what, n in counts.items()))
