@@ -34,6 +34,11 @@ TILE_M = 30_000  # wider than the demo registry (~18 x 21 km), so no copy overla
 TILE_COLUMNS = 8
 LINE_ANCHOR = 0  # anchor "type" of points on utility lines (asset type ids start at 1)
 LINKABLE = ("active", "inactive")  # gis.spatial.linking.LINKABLE_ASSET_STATUSES, before Django is set up
+# Descriptions that the demo routing rules (fixtures/catalogue/routing_rules.yaml) react to, so routing
+# weighs words and utilities and the batch stores some re-routed requests, as it would in production.
+UTILITY_WORDS = ["pavement sinking over the drain", "road caving in near the manhole", "deep pothole by the drain"]
+RULE_WORDS = ["the sidewalk is sinking here", "water bubbling up from the street", "sewage smell from the drain",
+              "exposed wires at the pole"]
 WARM_UP, INTAKE_SAMPLE, NAIVE_SAMPLE, CHECK_SAMPLE = 50, 2000, 20, 200
 
 
@@ -81,7 +86,7 @@ def create_database(base_url: str, url: str) -> None:
         conn.execute("CREATE EXTENSION postgis")
     manage("migrate", "-v0")
     manage("load_demo")  # registry: departments, asset types, districts, assets, storm network
-    manage("load_catalogue")
+    manage("load_catalogue")  # services and the demo routing rules (fixtures/catalogue/routing_rules.yaml)
 
 
 def replicate(conn: psycopg.Connection, table: str, columns: str, values: str, target: int) -> int:
@@ -113,17 +118,6 @@ def grow_registry(conn: psycopg.Connection, assets: int, utilities: int) -> None
               "status, '{{}}', department_id", base * tiles)
 
 
-def add_routing_rule() -> None:
-    """One rule of the kind the issue describes, so routing has words and utilities to weigh and the
-    batch stores some re-routed requests (with their history notes), as it would in production."""
-    from gis.models import Department
-    from workorders.models import RoutingRule
-
-    RoutingRule.objects.create(order=10, name="Sinking pavement over a pipe", words=["sinking"],
-                               utility_kinds=["water", "sewer", "storm"], utility_within_m=10.0,
-                               department=Department.objects.get(code="water-sewer"), priority_bump=1)
-
-
 def make_anchors(conn: psycopg.Connection) -> dict[int, int]:
     """A temp table of places reports can be near: one point on every linkable asset (numbered n within
     its type) and on every utility line; returns how many each type has."""
@@ -153,7 +147,7 @@ def plan_reports(count: int, services: list[tuple[int, int, list[int]]], anchors
                  rng: random.Random) -> list[tuple]:
     """(g, service, department, anchor type, anchor n, dx, dy, description) per report: 75% of a service
     that takes assets, near one of its types; 20% of one that takes none (near any asset); 5% reported as
-    a road defect a few metres off a utility line, mostly described as sinking."""
+    a road defect a few metres off a utility line, mostly in words the demo routing rules look for."""
     typed = [s for s in services if any(t in anchors for t in s[2])]
     untyped = [s for s in services if not s[2]]
     road = [s for s in typed if road_type in s[2]]
@@ -163,8 +157,7 @@ def plan_reports(count: int, services: list[tuple[int, int, list[int]]], anchors
         roll = rng.random()
         if roll < 0.05:
             service, anchor, reach = rng.choice(road), LINE_ANCHOR, 8.0
-            description = rng.choice(["pavement sinking over the drain", "road sinking near the manhole",
-                                      "hole opening up by the catch basin"])
+            description = rng.choice(UTILITY_WORDS)
         else:
             if roll < 0.25:
                 service = rng.choice(untyped)
@@ -173,7 +166,7 @@ def plan_reports(count: int, services: list[tuple[int, int, list[int]]], anchors
                 service = rng.choice(typed)
                 anchor = rng.choice([t for t in service[2] if t in anchors])
             reach = 40.0
-            description = "the sidewalk is sinking here" if rng.random() < 0.03 else "reported from the app"
+            description = rng.choice(RULE_WORDS) if rng.random() < 0.05 else "reported from the app"
         distance, angle = rng.uniform(0, reach), rng.uniform(0, 2 * math.pi)
         rows.append((g, service[0], service[1], anchor, rng.randint(1, anchors[anchor]),
                      distance * math.cos(angle), distance * math.sin(angle), description))
@@ -206,7 +199,6 @@ def insert_reports(conn: psycopg.Connection, count: int, rng: random.Random) -> 
 
 def setup(base_url: str, url: str, args: argparse.Namespace) -> None:
     create_database(base_url, url)
-    add_routing_rule()
     with psycopg.connect(url, autocommit=True) as conn:
         grow_registry(conn, args.assets, args.utilities)
         insert_reports(conn, args.reports, random.Random(args.seed))
@@ -214,9 +206,13 @@ def setup(base_url: str, url: str, args: argparse.Namespace) -> None:
 
 
 def reset_links(url: str) -> None:
-    """--reuse: back to what intake leaves (links pending, requests with their service's department)."""
+    """--reuse: back to what intake leaves (links pending, requests as reported, with their service's
+    department)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("UPDATE workorders_requestlink SET state = 'pending', linked_at = NULL")
+        conn.execute("UPDATE workorders_servicerequest r SET service_id = l.reclassified_from_id "
+                     "FROM workorders_requestlink l WHERE l.request_id = r.id AND l.reclassified_from_id IS NOT NULL")
+        conn.execute("UPDATE workorders_requestlink SET state = 'pending', linked_at = NULL, "
+                     "reclassified_from_id = NULL")
         conn.execute("UPDATE workorders_servicerequest r SET department_id = s.department_id "
                      "FROM workorders_service s WHERE s.id = r.service_id AND r.department_id <> s.department_id")
         conn.execute("DELETE FROM workorders_requestnote WHERE author = 'routing'")
@@ -232,12 +228,14 @@ def sizes(url: str) -> str:
 # --- The four paths ---------------------------------------------------------------------------------
 
 def reports() -> list[tuple[int, int, float, float]]:
-    """(id, service id, x, y) of every located report, in the storage CRS."""
+    """(id, service id, x, y) of every located report, in the storage CRS; the service as reported, which
+    linking starts from (routing may have reclassified the request since)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, service_id, ST_X(geom), ST_Y(geom) FROM workorders_servicerequest "
-                       "WHERE geom IS NOT NULL ORDER BY id")
+        cursor.execute("SELECT r.id, COALESCE(l.reclassified_from_id, r.service_id), ST_X(r.geom), ST_Y(r.geom) "
+                       "FROM workorders_servicerequest r JOIN workorders_requestlink l ON l.request_id = r.id "
+                       "WHERE r.geom IS NOT NULL ORDER BY r.id")
         return cursor.fetchall()
 
 
@@ -374,7 +372,7 @@ def outcomes() -> str:
     beneath = RequestLink.objects.exclude(utilities=[]).count()
     moved = RequestNote.objects.filter(author="routing").count()
     shares = ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in sorted(by.items(), key=lambda kv: -kv[1]))
-    return f"{shares}; utilities beneath {beneath:,}; re-routed by the rule {moved:,}"
+    return f"{shares}; utilities beneath {beneath:,}; re-routed by a rule {moved:,}"
 
 
 # --- Main -------------------------------------------------------------------------------------------

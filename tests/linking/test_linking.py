@@ -18,6 +18,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from gis import crs
+from gis import services as gis_services
 from gis.importing.mapping import load_mapping
 from gis.importing.pipeline import import_file
 from gis.models import Asset
@@ -266,3 +267,34 @@ def test_routing_rules_load_rejects_unknown_codes(db):
     with pytest.raises(ValueError, match="unknown department 'nope'"):
         services.routing_rules_load(data={"routing_rules": [
             {"order": 1, "name": "bad", "services": ["pothole"], "department": "nope"}]})
+
+
+def test_open311_post_names_the_asset_with_service_object_id(db, client):
+    _, key = services.api_key_create(name="CitySDK app")
+    response = client.post("/open311/v2/requests.json", {
+        "api_key": key, "service_code": "streetlight-outage", "lat": LAMP_POINT[1], "long": LAMP_POINT[0],
+        "service_object_id": "cambridge-386-86", "attribute[LIGHTSTATE]": "out"})
+    assert response.status_code == 201, response.content
+    request_id = int(response.json()[0]["service_request_id"])
+    assert RequestLink.objects.get(pk=request_id).asset_claim == "cambridge-386-86"
+    linking.request_link(request_id=request_id)
+    link = RequestLink.objects.get(pk=request_id)
+    assert (link.asset.external_id, link.asset_outcome) == ("cambridge-386-86", AssetOutcome.NAMED)
+
+
+def test_an_import_adding_a_lamp_relinks_open_requests_near_it(db, geojson_file, django_capture_on_commit_callbacks,
+                                                               monkeypatch):
+    request = report("streetlight-outage", (-71.1190, 42.3950))  # no streetlight within 30 m
+    assert request.link.asset_outcome == AssetOutcome.NONE_WITHIN
+    monkeypatch.setattr(linking, "enqueue", lambda name, **kw: linking.requests_relink_near(**kw))
+    lamp = {"type": "Point", "coordinates": [-71.11902, 42.39502]}  # ~3 m away
+    fields = {"PoleID": "NEW-1", "Description": "", "FixtureType": "LED", "NumLamps": 1, "LEDchk": "Y",
+              "StreetName": "Elm", "StreetSuffix": "St", "Owner": "City"}
+    path = geojson_file([(fields, lamp)])
+    mapping = load_mapping(FIXTURES / "mappings" / "cambridge_streetlights.yaml")
+    run = gis_services.import_run_create(path=path, mapping=mapping)
+    with django_capture_on_commit_callbacks(execute=True):
+        gis_services.import_run_execute(import_run=run)
+    link = RequestLink.objects.select_related("asset").get(pk=request.pk)
+    assert (link.asset_outcome, link.asset.external_id) == (AssetOutcome.MATCHED, "cambridge-NEW-1")
+    assert link.asset_distance_m < 5
