@@ -106,15 +106,16 @@ def _decide(ctx: _Context, report: Report, candidates: list[AssetCandidate], cla
 _REPORT_SQL = (
     f"SELECT r.id, COALESCE(l.reclassified_from_id, r.service_id), r.service_id, r.department_id, "
     f"{spatial.sql_xy('r.geom')}, r.description, r.district_id, r.requested_at, l.asset_claim, r.status, "
-    f"r.detailed_status FROM {ServiceRequest._meta.db_table} r "
+    f"r.detailed_status, l.state FROM {ServiceRequest._meta.db_table} r "
     f"JOIN {RequestLink._meta.db_table} l ON l.request_id = r.id WHERE r.id = ANY(%s) ORDER BY r.id"
 )
 
 
-def _reports(ids: list[int]) -> list[Report]:
+def _reports(ids: list[int], *, lock: bool = False) -> list[tuple[Report, str]]:
+    """The reports with their link state; ``lock`` holds their link rows until the transaction ends."""
     with connection.cursor() as cursor:
-        cursor.execute(_REPORT_SQL, [ids])
-        return [Report(*row) for row in cursor.fetchall()]
+        cursor.execute(_REPORT_SQL + (" FOR UPDATE OF l" if lock else ""), [ids])
+        return [(Report(*row[:-1]), row[-1]) for row in cursor.fetchall()]
 
 
 # --- One report (intake task, sweeper, re-link after a registry change) -----------------------------
@@ -140,19 +141,18 @@ def request_link(*, request_id: int, force: bool = False) -> str:
     Without ``force`` a linked request is left alone (a redelivered task does nothing); with it the
     request is linked again from what was reported (after the registry or the rules changed)."""
     with transaction.atomic():
-        link = RequestLink.objects.select_for_update().filter(pk=request_id).first()
-        if link is None:
+        found = _reports([request_id], lock=True)  # a second task for the same request waits here
+        if not found:
             return "gone"
-        if link.state == LinkState.LINKED and not force:
+        report, state = found[0]
+        if state == LinkState.LINKED and not force:
             return "already linked"
-        report = _reports([request_id])[0]
         ctx = _Context([report.service_id])
         rows = spatial.link_candidates(
             x=report.x, y=report.y, type_ids=[t.pk for t in ctx.asset_types(report.service_id)],
             radius_m=ctx.radius_m(report.service_id), utility_radius_m=ctx.utility_radius_m, claim=report.claim,
         )
-        result = _decide(ctx, report, *_candidates_from_rows(rows))
-        _store([result])
+        _store_one(_decide(ctx, report, *_candidates_from_rows(rows)))
     return "linked"
 
 
@@ -175,7 +175,7 @@ def requests_link_batch(*, request_ids: list[int], force: bool = False, chunk: i
     ctx, index = _Context(), None
     done = 0
     for start in range(0, len(ids), chunk):
-        reports = _reports(ids[start:start + chunk])
+        reports = [report for report, _ in _reports(ids[start:start + chunk])]
         if any(r.service_id not in ctx.catalogue.by_id for r in reports):  # a service added meanwhile
             ctx = _Context([r.service_id for r in reports])
         type_ids = {t.pk for types in ctx.catalogue.asset_types.values() for t in types}
@@ -252,6 +252,19 @@ def _stage_row(result: LinkResult) -> tuple:
             decision.explanation)
 
 
+_UPDATE_ONE = (f"UPDATE {RequestLink._meta.db_table} SET "
+               f"{', '.join(f'{c} = %s' for c in _STAGE_COLUMNS[1:])}, state = %s, linked_at = %s "
+               "WHERE request_id = %s")
+
+
+def _store_one(result: LinkResult) -> None:
+    """One result: a single UPDATE (the intake task's path)."""
+    row = _stage_row(result)
+    with connection.cursor() as cursor:
+        cursor.execute(_UPDATE_ONE, [*row[1:], LinkState.LINKED, timezone.now(), row[0]])
+    _moved([result], timezone.now())
+
+
 def _store(results: list[LinkResult], *, only_pending: bool = False) -> None:
     """Write the results: link rows through a COPY-filled stage and one UPDATE; requests whose
     department or service routing changed are updated and get a history note saying why."""
@@ -269,20 +282,28 @@ def _store(results: list[LinkResult], *, only_pending: bool = False) -> None:
         assignments = ", ".join(f"{c} = s.{c}" for c in _STAGE_COLUMNS[1:])
         guard = f" AND l.state = '{LinkState.PENDING}'" if only_pending else ""
         cursor.execute(f"UPDATE {link_table} l SET {assignments}, state = %s, linked_at = %s "
-                       f"FROM link_stage s WHERE l.request_id = s.request_id{guard}", [LinkState.LINKED, now])
+                       f"FROM link_stage s WHERE l.request_id = s.request_id{guard} RETURNING l.request_id",
+                       [LinkState.LINKED, now])
+        stored = {row[0] for row in cursor.fetchall()}  # not those another worker linked meanwhile
         cursor.execute("TRUNCATE link_stage")
+    _moved([r for r in results if r.report.id in stored], now)
+
+
+def _moved(results: list[LinkResult], now: dt.datetime) -> None:
+    """Requests whose department or service routing changed: updated, with a history note saying why."""
     moved = [r for r in results if r.decision.department.id != r.report.department_id
              or r.decision.service.id != r.report.current_service_id]
     for result in moved:
         decision, report = result.decision, result.report
         ServiceRequest.objects.filter(pk=report.id).update(department_id=decision.department.id,
                                                           service_id=decision.service.id, updated_at=now)
-    RequestNote.objects.bulk_create([
-        RequestNote(request_id=r.report.id, created_at=now, kind=NoteKind.ACTIVITY, status=r.report.status,
-                    detailed_status=r.report.detailed_status, description=r.decision.explanation, author="routing")
-        for r in moved
-    ])
-
+    if moved:
+        RequestNote.objects.bulk_create([
+            RequestNote(request_id=r.report.id, created_at=now, kind=NoteKind.ACTIVITY, status=r.report.status,
+                        detailed_status=r.report.detailed_status, description=r.decision.explanation,
+                        author="routing")
+            for r in moved
+        ])
 
 
 # --- Sweeper and registry changes --------------------------------------------------------------------
