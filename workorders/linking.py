@@ -10,13 +10,14 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import orjson
 import shapely
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from fieldsvc.celery import enqueue
@@ -63,6 +64,18 @@ class LinkResult:
     decision: routing.Decision
 
 
+@dataclass(frozen=True, slots=True)
+class _ServicePlan:
+    """What linking needs of one service, worked out once per run."""
+
+    service: routing.Named
+    department: routing.Named
+    type_ids: list[int]
+    type_codes: list[str]
+    radius_m: float
+    rules: list[routing.Rule]  # only those that can apply to it
+
+
 class _Context:
     """The catalogue, rules and settings one linking run works with."""
 
@@ -73,12 +86,18 @@ class _Context:
         self.utility_radius_m = max(self.buffer_m.values(), default=0.0)
         self.claim_max_m = settings.FIELDSVC_LINK_NAMED_ASSET_MAX_M
         self.type_names = {t.code: t.name for types in self.catalogue.asset_types.values() for t in types}
+        self.zone = timezone.get_current_timezone()
+        self._plans: dict[int, _ServicePlan] = {}
 
-    def asset_types(self, service_id: int) -> list:
-        return self.catalogue.asset_types.get(service_id, [])
-
-    def radius_m(self, service_id: int) -> float:
-        return self.catalogue.by_id[service_id].snap_distance_m
+    def plan(self, service_id: int) -> _ServicePlan:
+        plan = self._plans.get(service_id)
+        if plan is None:
+            service = self.catalogue.by_id[service_id]
+            types = self.catalogue.asset_types.get(service_id, [])
+            plan = self._plans[service_id] = _ServicePlan(
+                _named(service), _named(self.catalogue.departments[service.department_id]), [t.pk for t in types],
+                [t.code for t in types], service.snap_distance_m, routing.rules_for(service.code, self.rules))
+        return plan
 
 
 def _named(obj) -> routing.Named:
@@ -87,20 +106,18 @@ def _named(obj) -> routing.Named:
 
 def _decide(ctx: _Context, report: Report, candidates: list[AssetCandidate], claimed: AssetCandidate | None,
             hits: Iterable[UtilityHit]) -> LinkResult:
-    service = ctx.catalogue.by_id[report.service_id]
-    types = ctx.asset_types(report.service_id)
+    plan = ctx.plan(report.service_id)
     match = matching.asset_choose(
-        candidates=candidates, radius_m=service.snap_distance_m, type_preference=[t.code for t in types],
+        candidates=candidates, radius_m=plan.radius_m, type_preference=plan.type_codes,
         has_location=report.x is not None, claim=report.claim, claimed=claimed, claim_max_m=ctx.claim_max_m,
     )
-    beneath = matching.utilities_beneath(hits, buffer_m=ctx.buffer_m)
+    beneath = matching.utilities_beneath(hits, buffer_m=ctx.buffer_m) if hits else []
     facts = routing.Facts(
-        service=_named(service), department=_named(ctx.catalogue.departments[service.department_id]),
-        asset=match, asset_type_names=ctx.type_names, utilities=beneath, description=report.description,
-        district_id=report.district_id, district_name=ctx.district_names.get(report.district_id),
-        at=timezone.localtime(report.requested_at),
+        service=plan.service, department=plan.department, asset=match, asset_type_names=ctx.type_names,
+        utilities=beneath, description=report.description, district_id=report.district_id,
+        district_name=ctx.district_names.get(report.district_id), at=report.requested_at.astimezone(ctx.zone),
     )
-    return LinkResult(report, match, beneath, routing.route(facts, ctx.rules))
+    return LinkResult(report, match, beneath, routing.route(facts, plan.rules))
 
 
 _REPORT_SQL = (
@@ -148,10 +165,9 @@ def request_link(*, request_id: int, force: bool = False) -> str:
         if state == LinkState.LINKED and not force:
             return "already linked"
         ctx = _Context([report.service_id])
-        rows = spatial.link_candidates(
-            x=report.x, y=report.y, type_ids=[t.pk for t in ctx.asset_types(report.service_id)],
-            radius_m=ctx.radius_m(report.service_id), utility_radius_m=ctx.utility_radius_m, claim=report.claim,
-        )
+        plan = ctx.plan(report.service_id)
+        rows = spatial.link_candidates(x=report.x, y=report.y, type_ids=plan.type_ids, radius_m=plan.radius_m,
+                                       utility_radius_m=ctx.utility_radius_m, claim=report.claim)
         _store_one(_decide(ctx, report, *_candidates_from_rows(rows)))
     return "linked"
 
@@ -172,22 +188,76 @@ def requests_link_batch(*, request_ids: list[int], force: bool = False, chunk: i
             if progress:
                 progress(1)
         return len(ids)
-    ctx, index = _Context(), None
-    done = 0
-    for start in range(0, len(ids), chunk):
-        reports = [report for report, _ in _reports(ids[start:start + chunk])]
-        if any(r.service_id not in ctx.catalogue.by_id for r in reports):  # a service added meanwhile
-            ctx = _Context([r.service_id for r in reports])
-        type_ids = {t.pk for types in ctx.catalogue.asset_types.values() for t in types}
-        if index is None or not type_ids <= index.type_ids:  # built once, unless new asset types appeared
-            index = RegistryIndex(type_ids=type_ids, utility_radius_m=ctx.utility_radius_m)
-        results = _link_in_memory(ctx, index, reports)
-        with transaction.atomic():
-            _store(results, only_pending=not force)
-        done += len(results)
-        if progress:
-            progress(len(results))
+    # Reading the next chunk and storing the last run in threads of their own (own connections) while
+    # this one computes, so PostgreSQL works on the second core; inside a caller's transaction they
+    # could not see its rows, so there everything runs here in turn.
+    threaded = not connection.in_atomic_block
+    reader, writer = (_Worker(), _Worker()) if threaded else (_Inline(), _Inline())
+    chunks = [ids[start:start + chunk] for start in range(0, len(ids), chunk)]
+    ctx, index, done, stored = _Context(), None, 0, None
+    try:
+        upcoming = reader.submit(_reports_only, chunks[0])
+        for n in range(len(chunks)):
+            reports = upcoming.result()
+            if n + 1 < len(chunks):
+                upcoming = reader.submit(_reports_only, chunks[n + 1])
+            if any(r.service_id not in ctx.catalogue.by_id for r in reports):  # a service added meanwhile
+                ctx = _Context([r.service_id for r in reports])
+            type_ids = {t.pk for types in ctx.catalogue.asset_types.values() for t in types}
+            if index is None or not type_ids <= index.type_ids:  # built once, unless asset types were added
+                index = RegistryIndex(type_ids=type_ids, utility_radius_m=ctx.utility_radius_m)
+            results = _link_in_memory(ctx, index, reports)
+            if stored is not None:
+                done += _reported(stored.result(), progress)
+            stored = writer.submit(_store_chunk, results, not force)
+        if stored is not None:
+            done += _reported(stored.result(), progress)
+    finally:
+        reader.close()
+        writer.close()
     return done
+
+
+def _reports_only(ids: list[int]) -> list[Report]:
+    return [report for report, _ in _reports(ids)]
+
+
+def _store_chunk(results: list[LinkResult], only_pending: bool) -> int:
+    with transaction.atomic():
+        _store(results, only_pending=only_pending)
+    return len(results)
+
+
+def _reported(count: int, progress: Callable[[int], None] | None) -> int:
+    if progress:
+        progress(count)
+    return count
+
+
+class _Worker:
+    """One thread with its own database connection, closed with it."""
+
+    def __init__(self):
+        self._pool = ThreadPoolExecutor(max_workers=1)
+
+    def submit(self, fn, *args) -> Future:
+        return self._pool.submit(fn, *args)
+
+    def close(self) -> None:
+        self._pool.submit(connections.close_all).result()
+        self._pool.shutdown()
+
+
+class _Inline:
+    """The same interface, run at once in the caller's thread (and transaction)."""
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
+
+    def close(self) -> None:
+        pass
 
 
 def _pending(ids: list[int]) -> list[int]:
@@ -204,8 +274,8 @@ def _link_in_memory(ctx: _Context, index: RegistryIndex, reports: list[Report]) 
         by_service[report.service_id].append(n)
     found: list[list[tuple[int, int, float]]] = [[] for _ in located]
     for service_id, members in by_service.items():
-        type_ids = [t.pk for t in ctx.asset_types(service_id)]
-        near = index.asset_candidates(points[members], type_ids=type_ids, radius_m=ctx.radius_m(service_id))
+        plan = ctx.plan(service_id)
+        near = index.asset_candidates(points[members], type_ids=plan.type_ids, radius_m=plan.radius_m)
         for n, candidates in zip(members, near, strict=True):
             if candidates:  # only the nearest and its near-ties can win: label just those
                 closest = min(c[2] for c in candidates)
@@ -229,8 +299,8 @@ def _claims_located(ctx: _Context, reports: list[Report]) -> dict[int, AssetCand
     """The named asset of each report that names one (rare: looked up one by one)."""
     claimed = {}
     for report in reports:
-        rows = spatial.link_candidates(x=report.x, y=report.y, type_ids=[t.pk for t in ctx.asset_types(
-            report.service_id)], radius_m=0.0, utility_radius_m=-1.0, claim=report.claim)
+        rows = spatial.link_candidates(x=report.x, y=report.y, type_ids=ctx.plan(report.service_id).type_ids,
+                                       radius_m=0.0, utility_radius_m=-1.0, claim=report.claim)
         claimed_row = next((row for row in rows if row[0] == "claim"), None)
         if claimed_row:
             claimed[report.id] = _candidates_from_rows([claimed_row])[1]
@@ -293,11 +363,11 @@ def _moved(results: list[LinkResult], now: dt.datetime) -> None:
     """Requests whose department or service routing changed: updated, with a history note saying why."""
     moved = [r for r in results if r.decision.department.id != r.report.department_id
              or r.decision.service.id != r.report.current_service_id]
-    for result in moved:
-        decision, report = result.decision, result.report
-        ServiceRequest.objects.filter(pk=report.id).update(department_id=decision.department.id,
-                                                          service_id=decision.service.id, updated_at=now)
     if moved:
+        ServiceRequest.objects.bulk_update(
+            [ServiceRequest(pk=r.report.id, department_id=r.decision.department.id, service_id=r.decision.service.id,
+                            updated_at=now) for r in moved],
+            ["department_id", "service_id", "updated_at"], batch_size=1000)
         RequestNote.objects.bulk_create([
             RequestNote(request_id=r.report.id, created_at=now, kind=NoteKind.ACTIVITY, status=r.report.status,
                         detailed_status=r.report.detailed_status, description=r.decision.explanation,

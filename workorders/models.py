@@ -457,9 +457,13 @@ class RequestLink(models.Model):
     search_radius_m = models.FloatField(null=True, blank=True, help_text="how far the asset was looked for")
     utilities = models.JSONField(default=list, blank=True,
                                  help_text="utility lines and structures beneath, nearest first")
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    rule = models.ForeignKey(RoutingRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="links")
-    reclassified_from = models.ForeignKey(Service, on_delete=models.PROTECT, null=True, blank=True,
+    # Not indexed: every index here is rewritten by each batch re-link, and these are only looked up
+    # when a department, rule or service is deleted (rare; a scan then is fine).
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                   db_index=False)
+    rule = models.ForeignKey(RoutingRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="links",
+                             db_index=False)
+    reclassified_from = models.ForeignKey(Service, on_delete=models.PROTECT, null=True, blank=True, db_index=False,
                                           related_name="+", help_text="the service it was reported as")
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     explanation = models.TextField(blank=True)

@@ -170,6 +170,11 @@ def _asset_sentence(facts: Facts) -> str:
     return f"No asset within {match.radius_m:g} m of the report."
 
 
+def rules_for(service_code: str, rules: Sequence[Rule]) -> list[Rule]:
+    """The rules, in order, that can apply to reports of this service (the others are skipped unread)."""
+    return [rule for rule in rules if not rule.services or service_code in rule.services]
+
+
 def _listing(items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}" if items else ""
 

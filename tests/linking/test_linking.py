@@ -298,3 +298,4 @@ def test_an_import_adding_a_lamp_relinks_open_requests_near_it(db, geojson_file,
     link = RequestLink.objects.select_related("asset").get(pk=request.pk)
     assert (link.asset_outcome, link.asset.external_id) == (AssetOutcome.MATCHED, "cambridge-NEW-1")
     assert link.asset_distance_m < 5
+
