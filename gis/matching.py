@@ -21,7 +21,7 @@ class Outcome:
     NOT_APPLICABLE = "not_applicable"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per report, and frozen init costs 3x
 class AssetCandidate:
     asset_id: int
     type_code: str
@@ -29,7 +29,7 @@ class AssetCandidate:
     distance_m: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per report, and frozen init costs 3x
 class AssetMatch:
     outcome: str
     asset: AssetCandidate | None
@@ -47,8 +47,8 @@ def nearest_asset(candidates: Iterable[AssetCandidate], *, radius_m: float,
     nearest tie with it and go to the earlier type in ``type_preference``, then to the smaller external
     id, then the smaller id: the same answer on every run, whatever order the candidates came in."""
     within = [c for c in candidates if c.distance_m <= radius_m]
-    if not within:
-        return None
+    if len(within) < 2:
+        return within[0] if within else None
     type_rank = {code: rank for rank, code in enumerate(type_preference)}
     closest = min(c.distance_m for c in within)
     tied = [c for c in within if c.distance_m <= closest + NEAR_TIE_M]
@@ -85,7 +85,7 @@ def asset_choose(*, candidates: Iterable[AssetCandidate], radius_m: float, type_
     return AssetMatch(Outcome.MATCHED, nearest, radius_m, f"nearest within {radius_m:g} m")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per report, and frozen init costs 3x
 class UtilityHit:
     """A utility line or structure near a report, with what a crew needs to know before digging."""
 

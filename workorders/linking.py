@@ -38,7 +38,7 @@ from workorders.models import (
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per report, and frozen init costs 3x
 class Report:
     """One request as linking sees it."""
 
@@ -56,7 +56,7 @@ class Report:
     detailed_status: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per report, and frozen init costs 3x
 class LinkResult:
     report: Report
     match: AssetMatch
@@ -131,7 +131,8 @@ _REPORT_SQL = (
 def _reports(ids: list[int], *, lock: bool = False) -> list[tuple[Report, str]]:
     """The reports with their link state; ``lock`` holds their link rows until the transaction ends."""
     with connection.cursor() as cursor:
-        cursor.execute(_REPORT_SQL + (" FOR UPDATE OF l" if lock else ""), [ids])
+        # Binary results: timestamps and numbers decoded in C (text timestamps are parsed in Python).
+        cursor.cursor.execute(_REPORT_SQL + (" FOR UPDATE OF l" if lock else ""), [ids], binary=True)
         return [(Report(*row[:-1]), row[-1]) for row in cursor.fetchall()]
 
 
@@ -364,10 +365,13 @@ def _moved(results: list[LinkResult], now: dt.datetime) -> None:
     moved = [r for r in results if r.decision.department.id != r.report.department_id
              or r.decision.service.id != r.report.current_service_id]
     if moved:
-        ServiceRequest.objects.bulk_update(
-            [ServiceRequest(pk=r.report.id, department_id=r.decision.department.id, service_id=r.decision.service.id,
-                            updated_at=now) for r in moved],
-            ["department_id", "service_id", "updated_at"], batch_size=1000)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {ServiceRequest._meta.db_table} r SET department_id = v.department_id, "
+                "service_id = v.service_id, updated_at = %s FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) "
+                "v(id, department_id, service_id) WHERE r.id = v.id",
+                [now, [r.report.id for r in moved], [r.decision.department.id for r in moved],
+                 [r.decision.service.id for r in moved]])
         RequestNote.objects.bulk_create([
             RequestNote(request_id=r.report.id, created_at=now, kind=NoteKind.ACTIVITY, status=r.report.status,
                         detailed_status=r.report.detailed_status, description=r.decision.explanation,

@@ -47,20 +47,22 @@ class Rule:
     reclassify_to: Named | None = None
     priority_bump: int = 0
     _patterns: tuple = field(default=(), compare=False, repr=False)
+    _any_word: re.Pattern | None = field(default=None, compare=False, repr=False)
+    uses_utilities: bool = field(default=False, compare=False, repr=False)
 
     def __post_init__(self):
         # Whole words, any case: "sink" must not match "sinking" unless the rule says "sinking".
         patterns = tuple((w, re.compile(rf"(?<!\w){re.escape(w.strip().lower())}(?!\w)")) for w in self.words
                          if w.strip())
         object.__setattr__(self, "_patterns", patterns)
+        # One search for "any of the words" first: most descriptions mention none of them.
+        any_word = re.compile("|".join(f"(?:{p.pattern})" for _, p in patterns)) if patterns else None
+        object.__setattr__(self, "_any_word", any_word)
+        object.__setattr__(self, "uses_utilities", bool(self.utility_kinds or self.utility_types) or any(
+            v is not None for v in (self.utility_within_m, self.utility_max_depth_m, self.utility_min_age_years)))
 
-    @property
-    def uses_utilities(self) -> bool:
-        return bool(self.utility_kinds or self.utility_types) or any(
-            v is not None for v in (self.utility_within_m, self.utility_max_depth_m, self.utility_min_age_years))
 
-
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built per report, and frozen init costs 3x
 class Facts:
     """What is known about one report when it is routed."""
 
@@ -76,7 +78,7 @@ class Facts:
     priority: int = NORMAL_PRIORITY
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built per report, and frozen init costs 3x
 class Decision:
     department: Named
     service: Named  # reclassified, or the reported one
@@ -116,7 +118,9 @@ def _matches(rule: Rule, facts: Facts, text: str) -> tuple[bool, list[str]]:
         if hit is None:
             return False, reasons
         reasons.append(f"{utility_phrase(hit)} lies {hit.distance_m:.1f} m from the report")
-    if rule._patterns:
+    if rule._any_word is not None:
+        if not rule._any_word.search(text):
+            return False, reasons
         said = [word for word, pattern in rule._patterns if pattern.search(text)]
         if not said:
             return False, reasons
