@@ -11,7 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import orjson
@@ -74,6 +74,7 @@ class _ServicePlan:
     type_codes: list[str]
     radius_m: float
     rules: list[routing.Rule]  # only those that can apply to it
+    shared: dict = field(default_factory=dict)  # results every plain report of the service shares
 
 
 class _Context:
@@ -107,6 +108,31 @@ def _named(obj) -> routing.Named:
 def _decide(ctx: _Context, report: Report, candidates: list[AssetCandidate], claimed: AssetCandidate | None,
             hits: Iterable[UtilityHit]) -> LinkResult:
     plan = ctx.plan(report.service_id)
+    if not plan.rules and not report.claim and not hits and len(candidates) < 2:
+        return _decide_plain(ctx, plan, report, candidates[0] if candidates else None)
+    return _decide_general(ctx, plan, report, candidates, claimed, hits)
+
+
+def _decide_plain(ctx: _Context, plan: _ServicePlan, report: Report, asset: AssetCandidate | None) -> LinkResult:
+    """The most common report in a batch, decided without the general machinery (the same answer: the
+    batch-versus-intake test holds them equal): no rule can apply, no named asset, nothing beneath."""
+    located = report.x is not None
+    if asset is None or not located or not plan.type_ids or asset.distance_m > plan.radius_m:
+        key = ("nothing", located)
+        if key not in plan.shared:  # the same for every such report of the service: worked out once
+            plan.shared[key] = _decide_general(ctx, plan, report, [], None, [])
+        shared = plan.shared[key]
+        return LinkResult(report, shared.match, [], shared.decision)
+    type_name = ctx.type_names[asset.type_code].lower()
+    text = (f"{routing.default_sentence(plan.department, plan.service)} Linked to {type_name} "
+            f"{asset.external_id}, {asset.distance_m:.1f} m from the report.")
+    match = AssetMatch(matching.Outcome.MATCHED, asset, plan.radius_m, f"nearest within {plan.radius_m:g} m")
+    return LinkResult(report, match, [], routing.Decision(plan.department, plan.service, False,
+                                                          routing.NORMAL_PRIORITY, None, text))
+
+
+def _decide_general(ctx: _Context, plan: _ServicePlan, report: Report, candidates: list[AssetCandidate],
+                    claimed: AssetCandidate | None, hits: Iterable[UtilityHit]) -> LinkResult:
     match = matching.asset_choose(
         candidates=candidates, radius_m=plan.radius_m, type_preference=plan.type_codes,
         has_location=report.x is not None, claim=report.claim, claimed=claimed, claim_max_m=ctx.claim_max_m,

@@ -174,6 +174,10 @@ def _asset_sentence(facts: Facts) -> str:
     return f"No asset within {match.radius_m:g} m of the report."
 
 
+def default_sentence(department: Named, service: Named) -> str:
+    return f"Routed to {department.name}, the department for {service.name} reports; no routing rule applied."
+
+
 def rules_for(service_code: str, rules: Sequence[Rule]) -> list[Rule]:
     """The rules, in order, that can apply to reports of this service (the others are skipped unread)."""
     return [rule for rule in rules if not rule.services or service_code in rule.services]
@@ -207,8 +211,7 @@ def route(facts: Facts, rules: Sequence[Rule]) -> Decision:
         parts.append(_asset_sentence(facts))
         return Decision(department, service, service != facts.service, priority, rule.id,
                         " ".join(p for p in parts if p))
-    parts = [f"Routed to {facts.department.name}, the department for {facts.service.name} reports; "
-             "no routing rule applied.", _asset_sentence(facts)]
+    parts = [default_sentence(facts.department, facts.service), _asset_sentence(facts)]
     if facts.utilities:
         parts.append(f"Beneath: {utility_phrase(facts.utilities[0])}, {facts.utilities[0].distance_m:.1f} m away"
                      + (f", and {len(facts.utilities) - 1} more." if len(facts.utilities) > 1 else "."))

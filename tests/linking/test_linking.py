@@ -196,7 +196,7 @@ def test_batch_in_memory_and_per_report_queries_agree(db, settings):
     points = [LAMP_POINT, HYDRANT_POINT, MAIN_POINT, (-71.1190, 42.3950), (-71.1100, 42.3730)]
     requests = [report(code, point, text) for point in points for code, text in (
         ("streetlight-outage", ""), ("sinking-pavement", "sinking"), ("pothole", "sinking road"),
-        ("pothole", "pothole at the catch basin"))]
+        ("pothole", "pothole at the catch basin"), ("park-light-outage", ""), ("traffic-signal-inspection", ""))]
     requests.append(report("streetlight-outage", LAMP_POINT, asset_claim="no-such-lamp"))
     ids = [r.pk for r in requests]
     one_by_one = {link.pk: link for link in RequestLink.objects.filter(pk__in=ids)}
