@@ -378,9 +378,10 @@ def outcomes() -> str:
 
 # --- Main -------------------------------------------------------------------------------------------
 
-def measure(rng: random.Random) -> dict:
+def measure(rng: random.Random, url: str) -> dict:
     """All four paths and the checks, in an order that is fair to each: the bound runs before and after
-    the batch (caches warm either way), intake before the batch so the batch re-links what intake did."""
+    the first batch (caches warm either way), intake before the batch so the batch re-links what intake
+    did; the batch runs twice (links reset in between) so that both it and the bound are a best of two."""
     from workorders import cached
 
     rows = reports()
@@ -394,17 +395,20 @@ def measure(rng: random.Random) -> dict:
     intake(picked[:WARM_UP])
     out["intake_ms"] = [t * 1000 for t in intake(picked[WARM_UP:])]
     by_intake = linked_assets(picked[WARM_UP:])
-    out["batch_s"] = batch(ids)
+    out["batches"] = [batch(ids)]
     out["left"] = unlinked()
     out["bounds"].append(strtree_bound())
     by_batch = linked_assets(picked[WARM_UP:])
     out["differ"] = sum(by_intake[pk] != by_batch[pk] for pk in by_intake)
     out["check"] = cross_check(rng.sample(typed, min(CHECK_SAMPLE, len(typed))))
+    reset_links(url)
+    out["batches"].append(batch(ids))
+    out["left"] += unlinked()
     return out
 
 
 def print_results(r: dict) -> None:
-    n, naive_s, batch_s, bound_s, intake_ms = r["n"], r["naive_s"], r["batch_s"], min(r["bounds"]), r["intake_ms"]
+    n, naive_s, batch_s, bound_s, intake_ms = r["n"], r["naive_s"], min(r["batches"]), min(r["bounds"]), r["intake_ms"]
     intake_total = sum(intake_ms) / 1000
     p50, p95, p99 = (percentile(intake_ms, q) for q in (.5, .95, .99))
     print(f"outcomes: {outcomes()}")
@@ -413,7 +417,8 @@ def print_results(r: dict) -> None:
           f"{1 / naive_s:>12.1f}")
     print(f"{'(b) intake request_link':<34}{len(intake_ms):>9}{intake_total:>10.2f}"
           f"{len(intake_ms) / intake_total:>12.0f}   ms p50 {p50:.2f} p95 {p95:.2f} p99 {p99:.2f}")
-    print(f"{'(c) batch requests_link_batch':<34}{n:>9}{batch_s:>10.2f}{n / batch_s:>12.0f}")
+    runs = ", ".join(f"{t:.2f} s" for t in r["batches"])
+    print(f"{'(c) batch (best of 2)':<34}{n:>9}{batch_s:>10.2f}{n / batch_s:>12.0f}   runs {runs}")
     print(f"{'(d) STRtree bound (best of 2)':<34}{n:>9}{bound_s:>10.2f}{n / bound_s:>12.0f}"
           f"   runs {r['bounds'][0]:.2f} s, {r['bounds'][1]:.2f} s")
     speedup = naive_s * n / batch_s
@@ -451,7 +456,7 @@ def main() -> None:
         print("setting up the bench database…", flush=True)
         setup(base, url, args)
     print(f"{sizes(url)} (setup {time.perf_counter() - started:.0f} s)", flush=True)
-    results = measure(random.Random(args.seed))
+    results = measure(random.Random(args.seed), url)
     print_results(results)
     print(f"total {time.perf_counter() - started:.0f} s")
     assert results["left"] == 0, f"{results['left']} links not linked"
