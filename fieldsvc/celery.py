@@ -17,7 +17,7 @@ def enqueue(task_name: str, **kwargs) -> bool:
     """Send a task by name; if the broker is unreachable, log and return False instead of failing the
     caller. Only for work already recorded in the database, which a beat sweeper sends again."""
     try:
-        app.send_task(task_name, kwargs=kwargs)
+        app.send_task(task_name, kwargs=kwargs, ignore_result=True)  # no result subscription per call
     except (OperationalError, ConnectionError, OSError) as exc:
         logging.getLogger(__name__).warning("broker unreachable, %s(%s) left to its sweeper: %s",
                                             task_name, kwargs, exc)
