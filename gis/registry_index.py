@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 import shapely
 
-from gis.matching import AssetCandidate, UtilityHit
+from gis.matching import UtilityHit
 from gis.spatial import linking as sql
 
 
@@ -82,8 +82,3 @@ class RegistryIndex:
                 ))
         return found
 
-
-def candidates_labelled(found: list[tuple[int, int, float]], labels: dict[int, tuple[str, str]]
-                        ) -> list[AssetCandidate]:
-    return [AssetCandidate(asset_id=pk, type_code=labels[pk][0], external_id=labels[pk][1], distance_m=distance)
-            for pk, _, distance in found]

@@ -127,18 +127,13 @@ class RequestLinkAdmin(admin.ModelAdmin):
     search_fields = ("request__reference", "asset_claim", "explanation")
     fields = readonly_fields = ("request", *_LINK_FIELDS)
     list_select_related = ("request", "asset", "department", "rule")
-    actions = ["relink_links"]
+    actions = [relink]  # a link's key is its request's id
     list_per_page = 50
     show_full_result_count = False
 
     @admin.display(description="utilities beneath")
     def utilities_beneath(self, obj):
         return _utilities_beneath(obj)
-
-    @admin.action(description="Re-link and re-route the selected requests")
-    def relink_links(self, request, queryset):
-        done = requests_link_batch(request_ids=list(queryset.values_list("pk", flat=True)), force=True)
-        self.message_user(request, f"{done} request(s) linked and routed again.")
 
     def has_add_permission(self, request):
         return False
