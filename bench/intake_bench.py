@@ -32,6 +32,20 @@ DB = "fieldsvc_bench_intake"
 BENCH_QUEUE = "fieldsvc-bench-intake"
 
 
+def linking_messages(broker_url: str) -> tuple[int, list[int]]:
+    """The linking tasks intake left on the bench queue: how many, and the request ids they carry."""
+    import base64
+
+    import redis
+
+    ids, messages = [], redis.Redis.from_url(broker_url).lrange(BENCH_QUEUE, 0, -1)
+    for raw in messages:
+        message = orjson.loads(raw)
+        _, kwargs, _ = orjson.loads(base64.b64decode(message["body"]))
+        ids.extend(kwargs.get("request_ids", []))
+    return len(messages), ids
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -266,6 +280,17 @@ def main() -> None:
         print(f"nearby (radius {args.radius:.0f} m, {args.queries} points): HTTP median {h:.2f} ms, "
               f"p95 {percentile(http_times, .95) * 1000:.2f} ms; raw SQL median {r:.2f} ms -> ratio {h / r:.2f}x "
               f"(target <= 1.5x) {'PASS' if h / r <= 1.5 else 'FAIL'}")
+        server.terminate()
+        server.wait(timeout=30)  # web processes send the ids they still hold as they exit
+        from django.conf import settings  # set up by main_database_url()
+
+        count, linked = linking_messages(settings.CELERY_BROKER_URL)
+        with psycopg.connect(url) as conn:
+            pending = {pk for (pk,) in conn.execute("SELECT request_id FROM workorders_requestlink "
+                                                    "WHERE request_id IN (SELECT id FROM workorders_servicerequest "
+                                                    "WHERE account_id LIKE 'bench-%%')")}
+        print(f"linking tasks: {count} messages carrying {len(linked)} request ids for {len(pending)} requests "
+              f"taken; {len(pending - set(linked))} not sent (the sweeper's), {len(linked) - len(set(linked))} twice")
     finally:
         server.terminate()
         server.wait(timeout=30)

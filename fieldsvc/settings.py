@@ -154,6 +154,9 @@ FIELDSVC_UTILITY_BUFFER_M = env.json("FIELDSVC_UTILITY_BUFFER_M", default={
 FIELDSVC_LINK_NAMED_ASSET_MAX_M = env.float("FIELDSVC_LINK_NAMED_ASSET_MAX_M", default=50.0)
 # Requests still unlinked this many seconds after intake (their task was lost) are linked by the sweeper.
 FIELDSVC_LINK_SWEEP_AFTER_S = env.int("FIELDSVC_LINK_SWEEP_AFTER_S", default=60)
+# A web process sends the ids of the requests it took within this many seconds as one linking task
+# (publishing one message per request cost a quarter of intake throughput).
+FIELDSVC_LINK_SEND_WINDOW_S = env.float("FIELDSVC_LINK_SEND_WINDOW_S", default=0.1)
 # Batches at least this large are linked against in-memory STRtrees of the registry; smaller ones
 # ask PostGIS per report (loading the registry costs more than a few hundred KNN queries).
 FIELDSVC_LINK_MEMORY_MIN_BATCH = env.int("FIELDSVC_LINK_MEMORY_MIN_BATCH", default=2000)

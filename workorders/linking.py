@@ -21,6 +21,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from fieldsvc.celery import enqueue
+from fieldsvc.coalesce import Coalescer
 from gis import matching
 from gis.matching import AssetCandidate, AssetMatch, UtilityHit
 from gis.registry_index import RegistryIndex
@@ -197,6 +198,14 @@ def request_link(*, request_id: int, force: bool = False) -> str:
                                        utility_radius_m=ctx.utility_radius_m, claim=report.claim)
         _store_one(_decide(ctx, report, *_candidates_from_rows(rows)))
     return "linked"
+
+
+def _send_link_task(request_ids: list[int]) -> None:
+    enqueue("workorders.tasks.requests_link_task", request_ids=request_ids)
+
+
+# New requests, linked by a worker shortly after their commit: one task per window per web process.
+link_soon = Coalescer(_send_link_task, window_s=settings.FIELDSVC_LINK_SEND_WINDOW_S)
 
 
 # --- Many reports (manage.py relink, the sweeper after an outage, imports) ---------------------------

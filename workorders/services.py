@@ -19,7 +19,7 @@ from django.utils import timezone
 from fieldsvc.celery import enqueue
 from gis import areas, crs
 from gis.models import AssetType, Department, District
-from workorders import inserts, media, notifications, selectors
+from workorders import inserts, linking, media, notifications, selectors
 from workorders.catalogue import AnswerInvalid, answers_check, description_check
 from workorders.models import (
     CLOSED_DETAILED,
@@ -208,17 +208,16 @@ def _insert(service, data, api_key, point, description, answers, payload) -> Ser
         request.closed_at = requested_at
         request.status_notes = (f"Already reported as {parent.reference} (request {parent.pk}); "
                                 "we will tell you when it is fixed.")
-    # 30^8 references: among a million requests a clash is likely once, so draw again if it happens.
-    while not inserts.insert(request, unless_taken="reference"):
-        request.reference = _reference()
     claim = data.asset_claim or next(iter(data.attributes.get("asset_id") or []), "")
-    # Recorded pending with the request: if the task below is lost, the sweeper still finds it.
-    inserts.insert(RequestLink(request=request, asset_claim=str(claim).strip()[:120]))
+    # The link is recorded pending with the request: if the task below is lost, the sweeper finds it.
+    link = RequestLink(asset_claim=str(claim).strip()[:120])
+    received = RequestNote(created_at=requested_at, kind=NoteKind.SUBMITTED, status=request.status,
+                           detailed_status=request.detailed_status, description="Request received")
+    # 30^8 references: among a million requests a clash is likely once, so draw again if it happens.
+    while not inserts.insert(request, unless_taken="reference", children=(link, received)):
+        request.reference = _reference()
     if data.link_on_commit:
-        transaction.on_commit(partial(enqueue, "workorders.tasks.request_link_task", request_id=request.pk))
-    inserts.insert(RequestNote(request=request, created_at=requested_at, kind=NoteKind.SUBMITTED,
-                               status=request.status, detailed_status=request.detailed_status,
-                               description="Request received"))
+        transaction.on_commit(partial(linking.link_soon.add, request.pk))
     if parent is not None:
         RequestNote.objects.bulk_create([
             RequestNote(request=request, created_at=requested_at, kind=NoteKind.DUPLICATE, status=request.status,

@@ -30,6 +30,13 @@ def request_link_task(*, request_id: int, force: bool = False) -> str:
     return request_link(request_id=request_id, force=force)
 
 
+@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def requests_link_task(*, request_ids: list[int]) -> int:
+    from workorders.linking import requests_link_batch
+
+    return requests_link_batch(request_ids=request_ids)
+
+
 @shared_task
 def request_link_sweep_task() -> int:
     from workorders.linking import requests_link_stale
