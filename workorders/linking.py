@@ -8,7 +8,7 @@ the same answer as long as the registry and the rules are unchanged.
 
 import datetime as dt
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -75,7 +75,8 @@ class _ServicePlan:
     type_codes: list[str]
     radius_m: float
     rules: list[routing.Rule]  # only those that can apply to it
-    shared: dict = field(default_factory=dict)  # results every plain report of the service shares
+    screen: routing.Screen
+    shared: dict = field(default_factory=dict)  # what every plain report of the service shares
 
 
 class _Context:
@@ -96,9 +97,10 @@ class _Context:
         if plan is None:
             service = self.catalogue.by_id[service_id]
             types = self.catalogue.asset_types.get(service_id, [])
+            rules = routing.rules_for(service.code, self.rules)
             plan = self._plans[service_id] = _ServicePlan(
                 _named(service), _named(self.catalogue.departments[service.department_id]), [t.pk for t in types],
-                [t.code for t in types], service.snap_distance_m, routing.rules_for(service.code, self.rules))
+                [t.code for t in types], service.snap_distance_m, rules, routing.Screen.of(rules))
         return plan
 
 
@@ -109,27 +111,60 @@ def _named(obj) -> routing.Named:
 def _decide(ctx: _Context, report: Report, candidates: list[AssetCandidate], claimed: AssetCandidate | None,
             hits: Iterable[UtilityHit]) -> LinkResult:
     plan = ctx.plan(report.service_id)
-    if not plan.rules and not report.claim and not hits and len(candidates) < 2:
+    if (not report.claim and not hits and len(candidates) < 2
+            and _no_rule_applies(ctx, plan, report, candidates[0].type_code if candidates else None)):
         return _decide_plain(ctx, plan, report, candidates[0] if candidates else None)
     return _decide_general(ctx, plan, report, candidates, claimed, hits)
 
 
+def _no_rule_applies(ctx: _Context, plan: _ServicePlan, report: Report, asset_type: str | None) -> bool:
+    """For a report with no named asset and nothing beneath: whether the screen rules out every rule."""
+    at = report.requested_at.astimezone(ctx.zone) if plan.screen.needs_time else None
+    return plan.screen.none_apply(report.description, has_utilities=False, asset_type=asset_type,
+                                  district_id=report.district_id, at=at)
+
+
 def _decide_plain(ctx: _Context, plan: _ServicePlan, report: Report, asset: AssetCandidate | None) -> LinkResult:
-    """The most common report in a batch, decided without the general machinery (the same answer: the
-    batch-versus-intake test holds them equal): no rule can apply, no named asset, nothing beneath."""
-    located = report.x is not None
-    if asset is None or not located or not plan.type_ids or asset.distance_m > plan.radius_m:
-        key = ("nothing", located)
-        if key not in plan.shared:  # the same for every such report of the service: worked out once
-            plan.shared[key] = _decide_general(ctx, plan, report, [], None, [])
-        shared = plan.shared[key]
+    """The most common report, decided without the general machinery (the same answer: the batch-versus-
+    intake test and test_linking's plain cases hold them equal): no rule can apply, no named asset,
+    nothing beneath, at most one candidate."""
+    if asset is None or report.x is None or not plan.type_ids or asset.distance_m > plan.radius_m:
+        shared = _nothing_near(ctx, plan, report)
         return LinkResult(report, shared.match, [], shared.decision)
-    type_name = ctx.type_names[asset.type_code].lower()
-    text = (f"{routing.default_sentence(plan.department, plan.service)} Linked to {type_name} "
-            f"{asset.external_id}, {asset.distance_m:.1f} m from the report.")
+    text = _plain_text(ctx, plan, asset.type_code, asset.external_id, asset.distance_m)
     match = AssetMatch(matching.Outcome.MATCHED, asset, plan.radius_m, f"nearest within {plan.radius_m:g} m")
     return LinkResult(report, match, [], routing.Decision(plan.department, plan.service, False,
                                                           routing.NORMAL_PRIORITY, None, text))
+
+
+def _nothing_near(ctx: _Context, plan: _ServicePlan, report: Report) -> LinkResult:
+    """The result every plain report of the service without an asset shares: worked out once."""
+    key = ("nothing", report.x is not None)
+    if key not in plan.shared:
+        plan.shared[key] = _decide_general(ctx, plan, report, [], None, [])
+    return plan.shared[key]
+
+
+def _plain_text(ctx: _Context, plan: _ServicePlan, type_code: str, external_id: str, distance_m: float) -> str:
+    prefix = plan.shared.get(type_code)
+    if prefix is None:
+        prefix = plan.shared[type_code] = (f"{routing.default_sentence(plan.department, plan.service)} Linked to "
+                                           f"{ctx.type_names[type_code].lower()} ")
+    return f"{prefix}{external_id}, {distance_m:.1f} m from the report."
+
+
+def _plain_row(ctx: _Context, plan: _ServicePlan, report: Report, found: tuple[int, int, float] | None,
+               labels: dict[int, tuple[str, str]]) -> tuple:
+    """_stage_row(_decide_plain(...)) for a batch, without the intermediate objects (most of a batch)."""
+    if found is None or report.x is None or not plan.type_ids or found[2] > plan.radius_m:
+        key = ("nothing row", report.x is not None)
+        if key not in plan.shared:
+            plan.shared[key] = _stage_row(_nothing_near(ctx, plan, report))[1:]
+        return (report.id, *plan.shared[key])
+    asset_id, _, distance_m = found
+    type_code, external_id = labels[asset_id]
+    return (report.id, asset_id, distance_m, matching.Outcome.MATCHED, plan.radius_m, "[]", plan.department.id,
+            None, None, routing.NORMAL_PRIORITY, _plain_text(ctx, plan, type_code, external_id, distance_m))
 
 
 def _decide_general(ctx: _Context, plan: _ServicePlan, report: Report, candidates: list[AssetCandidate],
@@ -224,13 +259,14 @@ def requests_link_batch(*, request_ids: list[int], force: bool = False, chunk: i
             if progress:
                 progress(1)
         return len(ids)
-    # Reading the next chunk and storing the last run in threads of their own (own connections) while
-    # this one computes, so PostgreSQL works on the second core; inside a caller's transaction they
-    # could not see its rows, so there everything runs here in turn.
+    # A pipeline of threads, each with its own connection: the reader fetches the next chunk, this thread
+    # runs the STRtree queries (shapely releases the GIL), the decider applies the policies and the writer
+    # stores, so PostgreSQL, the trees and the Python policies work at once. Inside a caller's
+    # transaction the other connections could not see its rows, so there everything runs here in turn.
     threaded = not connection.in_atomic_block
-    reader, writer = (_Worker(), _Worker()) if threaded else (_Inline(), _Inline())
+    reader, decider, writer = (_Worker(), _Worker(), _Worker()) if threaded else (_Inline(), _Inline(), _Inline())
     chunks = [ids[start:start + chunk] for start in range(0, len(ids), chunk)]
-    ctx, index, done, stored = _Context(), None, 0, None
+    ctx, index, done, in_flight = _Context(), None, 0, deque()
     try:
         upcoming = reader.submit(_reports_only, chunks[0])
         for n in range(len(chunks)):
@@ -242,15 +278,15 @@ def requests_link_batch(*, request_ids: list[int], force: bool = False, chunk: i
             type_ids = {t.pk for types in ctx.catalogue.asset_types.values() for t in types}
             if index is None or not type_ids <= index.type_ids:  # built once, unless asset types were added
                 index = RegistryIndex(type_ids=type_ids, utility_radius_m=ctx.utility_radius_m)
-            results = _link_in_memory(ctx, index, reports)
-            if stored is not None:
-                done += _reported(stored.result(), progress)
-            stored = writer.submit(_store_chunk, results, not force)
-        if stored is not None:
-            done += _reported(stored.result(), progress)
+            decided = decider.submit(_decide_chunk, ctx, reports, *_near_in_memory(ctx, index, reports))
+            in_flight.append(writer.submit(_store_chunk, decided, not force))
+            while len(in_flight) > 2:  # at most two chunks ahead of the writer: memory stays bounded
+                done += _reported(in_flight.popleft().result(), progress)
+        while in_flight:
+            done += _reported(in_flight.popleft().result(), progress)
     finally:
-        reader.close()
-        writer.close()
+        for worker in (reader, decider, writer):
+            worker.close()
     return done
 
 
@@ -258,10 +294,11 @@ def _reports_only(ids: list[int]) -> list[Report]:
     return [report for report, _ in _reports(ids)]
 
 
-def _store_chunk(results: list[LinkResult], only_pending: bool) -> int:
+def _store_chunk(decided: Future, only_pending: bool) -> int:
+    rows, full = decided.result()
     with transaction.atomic():
-        _store(results, only_pending=only_pending)
-    return len(results)
+        _store(rows, full, only_pending=only_pending)
+    return len(rows)
 
 
 def _reported(count: int, progress: Callable[[int], None] | None) -> int:
@@ -300,31 +337,48 @@ def _pending(ids: list[int]) -> list[int]:
     return list(RequestLink.objects.filter(pk__in=ids, state=LinkState.PENDING).values_list("pk", flat=True))
 
 
-def _link_in_memory(ctx: _Context, index: RegistryIndex, reports: list[Report]) -> list[LinkResult]:
-    located = [r for r in reports if r.x is not None]
-    points = shapely.points(np.array([(r.x, r.y) for r in located], dtype=float).reshape(-1, 2))
-    position = {r.id: n for n, r in enumerate(located)}
-    hits = index.utilities(points)
+def _near_in_memory(ctx: _Context, index: RegistryIndex,
+                    reports: list[Report]) -> tuple[list[list[tuple[int, int, float]] | None], list[list[UtilityHit]]]:
+    """Per report (None without a location): its nearest compatible assets and near-ties as (id, type id,
+    distance), and the utilities beneath. Only tree queries: no database, no policies."""
+    located = [n for n, r in enumerate(reports) if r.x is not None]
+    points = shapely.points(np.array([(reports[n].x, reports[n].y) for n in located], dtype=float).reshape(-1, 2))
+    found: list[list[tuple[int, int, float]] | None] = [None] * len(reports)
+    hits: list[list[UtilityHit]] = [[] for _ in reports]
+    for n, near in zip(located, index.utilities(points), strict=True):
+        hits[n] = near
     by_service: dict[int, list[int]] = defaultdict(list)
-    for n, report in enumerate(located):
-        by_service[report.service_id].append(n)
-    found: list[list[tuple[int, int, float]]] = [[] for _ in located]
+    for position, n in enumerate(located):
+        by_service[reports[n].service_id].append(position)
     for service_id, members in by_service.items():
         plan = ctx.plan(service_id)
         near = index.asset_candidates(points[members], type_ids=plan.type_ids, radius_m=plan.radius_m)
-        for n, candidates in zip(members, near, strict=True):
-            if candidates:  # only the nearest and its near-ties can win: label just those
+        for position, candidates in zip(members, near, strict=True):
+            if len(candidates) > 1:  # only the nearest and its near-ties can win: label just those
                 closest = min(c[2] for c in candidates)
-                found[n] = [c for c in candidates if c[2] <= closest + matching.NEAR_TIE_M]
-    claims = {r.claim for r in reports if r.claim}
-    labels = spatial.asset_labels(ids=list({c[0] for row in found for c in row}))
-    claimed = _claims_located(ctx, [r for r in reports if r.claim]) if claims else {}
-    results = []
-    for report in reports:
-        n = position.get(report.id)
-        candidates = _labelled(found[n], labels) if n is not None else []
-        results.append(_decide(ctx, report, candidates, claimed.get(report.id), hits[n] if n is not None else []))
-    return results
+                candidates = [c for c in candidates if c[2] <= closest + matching.NEAR_TIE_M]
+            found[located[position]] = candidates
+    return found, hits
+
+
+def _decide_chunk(ctx: _Context, reports: list[Report], found: list,
+                  hits: list) -> tuple[list[tuple], list[LinkResult]]:
+    """The policies on what the trees found, with the labels of the assets found read in one query: the
+    stage row of every report, and the full result of those routing may have moved."""
+    labels = spatial.asset_labels(ids=list({c[0] for row in found if row for c in row}))
+    claimed = _claims_located(ctx, [r for r in reports if r.claim]) if any(r.claim for r in reports) else {}
+    rows, full = [], []
+    for report, near, beneath in zip(reports, found, hits, strict=True):
+        plan = ctx.plan(report.service_id)
+        if (not report.claim and not beneath and (not near or len(near) == 1)
+                and report.department_id == plan.department.id and report.current_service_id == plan.service.id
+                and _no_rule_applies(ctx, plan, report, labels[near[0][0]][0] if near else None)):
+            rows.append(_plain_row(ctx, plan, report, near[0] if near else None, labels))
+        else:
+            result = _decide(ctx, report, _labelled(near, labels) if near else [], claimed.get(report.id), beneath)
+            rows.append(_stage_row(result))
+            full.append(result)
+    return rows, full
 
 
 def _labelled(found: list[tuple[int, int, float]], labels: dict) -> list[AssetCandidate]:
@@ -371,10 +425,10 @@ def _store_one(result: LinkResult) -> None:
     _moved([result], timezone.now())
 
 
-def _store(results: list[LinkResult], *, only_pending: bool = False) -> None:
-    """Write the results: link rows through a COPY-filled stage and one UPDATE; requests whose
-    department or service routing changed are updated and get a history note saying why."""
-    if not results:
+def _store(rows: list[tuple], results: list[LinkResult], *, only_pending: bool = False) -> None:
+    """Write stage rows (_STAGE_COLUMNS) through a COPY-filled stage and one UPDATE; of ``results``, the
+    requests whose department or service routing changed are updated and get a note saying why."""
+    if not rows:
         return
     now = timezone.now()
     link_table = RequestLink._meta.db_table
@@ -383,8 +437,8 @@ def _store(results: list[LinkResult], *, only_pending: bool = False) -> None:
                        f"SELECT {', '.join(_STAGE_COLUMNS)} FROM {link_table} WITH NO DATA")
         copy_sql = f"COPY link_stage ({', '.join(_STAGE_COLUMNS)}) FROM STDIN"
         with cursor.copy(copy_sql) as copy:
-            for result in results:
-                copy.write_row(_stage_row(result))
+            for row in rows:
+                copy.write_row(row)
         assignments = ", ".join(f"{c} = s.{c}" for c in _STAGE_COLUMNS[1:])
         guard = f" AND l.state = '{LinkState.PENDING}'" if only_pending else ""
         cursor.execute(f"UPDATE {link_table} l SET {assignments}, state = %s, linked_at = %s "

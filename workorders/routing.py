@@ -130,16 +130,19 @@ def _matches(rule: Rule, facts: Facts, text: str) -> tuple[bool, list[str]]:
             return False, reasons
         reasons.append(f"it is in {facts.district_name}")
     if rule.hour_from is not None or rule.hour_to is not None:
-        start, end = rule.hour_from or 0, rule.hour_to or 24
-        hour = facts.at.hour
-        if not (start <= hour < end if start < end else hour >= start or hour < end):  # may wrap midnight
+        if not _in_hours(rule, facts.at):
             return False, reasons
-        reasons.append(f"it came in between {start:02d}:00 and {end % 24:02d}:00")
+        reasons.append(f"it came in between {rule.hour_from or 0:02d}:00 and {(rule.hour_to or 24) % 24:02d}:00")
     if rule.weekdays:
         if facts.at.isoweekday() not in rule.weekdays:
             return False, reasons
         reasons.append(f"it came in on a {facts.at.strftime('%A')}")
     return True, reasons
+
+
+def _in_hours(rule: Rule, at: dt.datetime) -> bool:
+    start, end = rule.hour_from or 0, rule.hour_to or 24
+    return start <= at.hour < end if start < end else at.hour >= start or at.hour < end  # may wrap midnight
 
 
 def utility_phrase(hit: UtilityHit) -> str:
@@ -181,6 +184,47 @@ def default_sentence(department: Named, service: Named) -> str:
 def rules_for(service_code: str, rules: Sequence[Rule]) -> list[Rule]:
     """The rules, in order, that can apply to reports of this service (the others are skipped unread)."""
     return [rule for rule in rules if not rule.services or service_code in rule.services]
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A cheap early answer for the common report that no rule of a list can route: each rule is refuted
+    by one condition known to fail (nothing beneath, none of its words said, another asset type, another
+    district, another hour or day). Never says "none" when route() would apply a rule; may say "maybe"
+    when it would not (route() then decides)."""
+
+    rules: tuple[Rule, ...]
+    words: re.Pattern | None  # any word of any rule: one search rules them all out for most reports
+    needs_time: bool
+
+    @classmethod
+    def of(cls, rules: Sequence[Rule]) -> "Screen":
+        worded = [rule._any_word.pattern for rule in rules if rule._any_word is not None]
+        return cls(tuple(rules), re.compile("|".join(f"(?:{p})" for p in worded)) if worded else None,
+                   any(r.hour_from is not None or r.hour_to is not None or r.weekdays for r in rules))
+
+    def none_apply(self, description: str, *, has_utilities: bool, asset_type: str | None,
+                   district_id: int | None, at: dt.datetime | None) -> bool:
+        """``asset_type``: of the asset that would be matched, if any; ``at``: local time (if needs_time)."""
+        if not self.rules:
+            return True
+        text = description.lower() if self.words is not None else ""
+        said = self.words is not None and self.words.search(text) is not None
+        for rule in self.rules:
+            if rule.uses_utilities and not has_utilities:
+                continue
+            if rule._any_word is not None and not (said and rule._any_word.search(text)):
+                continue
+            if rule.asset_types and asset_type not in rule.asset_types:
+                continue
+            if rule.districts and district_id not in rule.districts:
+                continue
+            if (rule.hour_from is not None or rule.hour_to is not None) and not _in_hours(rule, at):
+                continue
+            if rule.weekdays and at.isoweekday() not in rule.weekdays:
+                continue
+            return False  # nothing refutes this one: it may apply
+        return True
 
 
 def _listing(items: list[str]) -> str:

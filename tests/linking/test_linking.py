@@ -213,6 +213,34 @@ def test_batch_in_memory_and_per_report_queries_agree(db, settings):
             assert (new["along_m"] or 0) == pytest.approx(old["along_m"] or 0, abs=1e-6)
 
 
+def test_the_plain_shortcut_decides_as_the_general_path_does(db):
+    """_decide takes a shortcut when no rule can apply (the routing Screen); it must give what the full
+    policies give, for reports that take it and for those that must not."""
+    cases = [("streetlight-outage", LAMP_POINT, "dark since monday"),
+             ("streetlight-outage", LAMP_POINT, "exposed wires"),
+             ("pothole", (-71.1100, 42.3730), "deep pothole"), ("pothole", (-71.1100, 42.3730), "the road is sinking"),
+             ("pothole", MAIN_POINT, "deep pothole"), ("sinking-pavement", HYDRANT_POINT, ""),
+             ("park-light-outage", (-71.1190, 42.3950), ""), ("streetlight-outage", None, "wires down")]
+    ids = [report(code, point, text).pk for code, point, text in cases]
+    ctx, shortcuts = linking._Context(), 0
+    for found, _ in linking._reports(ids):
+        plan = ctx.plan(found.service_id)
+        rows = linking.spatial.link_candidates(x=found.x, y=found.y, type_ids=plan.type_ids,
+                                               radius_m=plan.radius_m, utility_radius_m=ctx.utility_radius_m)
+        candidates, claimed, hits = linking._candidates_from_rows(rows)
+        quick = linking._decide(ctx, found, candidates, claimed, hits)
+        full = linking._decide_general(ctx, plan, found, candidates, claimed, hits)
+        assert (quick.match, quick.decision, quick.utilities) == (full.match, full.decision, full.utilities)
+        plain = (not hits and len(candidates) < 2
+                 and linking._no_rule_applies(ctx, plan, found, candidates[0].type_code if candidates else None))
+        if plain:  # the batch's form of the shortcut: the stage row straight from the tree's answer
+            labels = {c.asset_id: (c.type_code, c.external_id) for c in candidates}
+            near = (candidates[0].asset_id, 0, candidates[0].distance_m) if candidates else None
+            assert linking._plain_row(ctx, plan, found, near, labels) == linking._stage_row(full)
+        shortcuts += plain
+    assert 0 < shortcuts < len(cases)  # both kinds were exercised
+
+
 def test_relink_command_links_pending_requests(db, settings):
     service = cached.catalogue().by_code["streetlight-outage"]
     request, _ = request_create(service=service, data=RequestInput(lat=LAMP_POINT[1], long=LAMP_POINT[0],

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from gis.matching import AssetCandidate, AssetMatch, Outcome, UtilityHit
-from workorders.routing import Facts, Named, Rule, route, utility_phrase
+from workorders.routing import Facts, Named, Rule, Screen, route, utility_phrase
 
 STREETS = Named(1, "public-works", "Public Works")
 WATER = Named(2, "water-sewer", "Water & Sewer")
@@ -131,3 +131,41 @@ def test_multi_word_phrases_and_case():
 def test_utility_phrase_gives_only_known_facts():
     assert utility_phrase(MANHOLE) == "sewer manhole MH-1"
     assert utility_phrase(STORM_MAIN) == "storm main SM-1043 (1912, brick, 300 mm, 0.8 m deep)"
+
+
+def test_screen_never_contradicts_route():
+    """Screen.none_apply may only say True when route() applies no rule, over every combination of
+    words, utilities, asset, district and time against rules of each kind, alone and together."""
+    worded = Rule(id=1, name="words", words=("sinking", "water bubbling"), department=WATER)
+    piped = Rule(id=2, name="pipes", utility_kinds=frozenset({"storm"}), department=WATER)
+    typed = Rule(id=3, name="roads", asset_types=frozenset({"road-segment"}), priority_bump=1)
+    placed = Rule(id=4, name="Back Bay", districts=frozenset({42}), department=PARKS)
+    night = Rule(id=5, name="night", hour_from=22, hour_to=6, department=PARKS)
+    weekend = Rule(id=6, name="weekend", weekdays=frozenset({6, 7}), priority_bump=1)
+    mixed = Rule(id=7, name="sinking road in Back Bay", words=("sinking",), asset_types=frozenset({"road-segment"}),
+                 districts=frozenset({42}), department=WATER)
+    rule_sets = [[], [worded], [piped], [typed], [placed], [night], [weekend], [mixed], [worded, piped, typed],
+                 [placed, night, weekend, mixed]]
+    texts = ("deep hole", "The road is SINKING", "water  bubbling", "sinkingly", "water bubbling!")
+    saturday_night = dt.datetime(2026, 11, 21, 23, 30)
+    checked = said_none = 0
+    for rules in rule_sets:
+        screen = Screen.of(rules)
+        for text in texts:
+            for beneath in ([], [STORM_MAIN]):
+                for asset in (ROAD, None):
+                    for district in ((None, None), (42, "Back Bay"), (7, "Fenway")):
+                        for at in (TUESDAY_NOON, saturday_night):
+                            none = screen.none_apply(text, has_utilities=bool(beneath),
+                                                     asset_type=asset.type_code if asset else None,
+                                                     district_id=district[0], at=at)
+                            decided = route(facts(text, beneath, asset, at, district), rules)
+                            if none:
+                                assert decided.rule_id is None, (rules, text, beneath, asset, district, at)
+                            said_none += none
+                            checked += 1
+    assert 0 < said_none < checked
+    assert Screen.of([worded]).none_apply("deep hole", has_utilities=False, asset_type=None, district_id=None,
+                                          at=None)  # words alone rule it out: no time needed
+    assert not Screen.of([typed]).none_apply("deep hole", has_utilities=False, asset_type="road-segment",
+                                             district_id=None, at=None)
