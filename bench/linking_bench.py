@@ -451,6 +451,7 @@ def main() -> None:
 
     django.setup()
     if args.reuse:
+        manage("migrate", "--no-input")  # the reused database gets this checkout's schema
         reset_links(url)
     else:
         print("setting up the bench database…", flush=True)

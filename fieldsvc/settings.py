@@ -1,6 +1,7 @@
 """Settings for fieldsvc: environment-driven, with safe defaults for the embedded local stack."""
 
 import glob
+import os
 from pathlib import Path
 
 import environ
@@ -160,6 +161,8 @@ FIELDSVC_LINK_SEND_WINDOW_S = env.float("FIELDSVC_LINK_SEND_WINDOW_S", default=0
 # Batches at least this large are linked against in-memory STRtrees of the registry; smaller ones
 # ask PostGIS per report (loading the registry costs more than a few hundred KNN queries).
 FIELDSVC_LINK_MEMORY_MIN_BATCH = env.int("FIELDSVC_LINK_MEMORY_MIN_BATCH", default=2000)
+# Such batches are linked by this many forked processes sharing the index (1: threads in this process).
+FIELDSVC_LINK_PROCESSES = env.int("FIELDSVC_LINK_PROCESSES", default=os.cpu_count() or 1)
 
 # Rate limits (fixed one-minute windows counted in Redis; a 429 with Retry-After past them).
 FIELDSVC_OPEN311_RATE_PER_KEY = env.int("FIELDSVC_OPEN311_RATE_PER_KEY", default=6000)  # POSTs/min per API key

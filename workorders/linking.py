@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from fieldsvc import forking
 from fieldsvc.celery import enqueue
 from fieldsvc.coalesce import Coalescer
 from gis import matching
@@ -259,27 +260,52 @@ def requests_link_batch(*, request_ids: list[int], force: bool = False, chunk: i
             if progress:
                 progress(1)
         return len(ids)
-    # A pipeline of threads, each with its own connection: the reader fetches the next chunk, this thread
-    # runs the STRtree queries (shapely releases the GIL), the decider applies the policies and the writer
-    # stores, so PostgreSQL, the trees and the Python policies work at once. Inside a caller's
-    # transaction the other connections could not see its rows, so there everything runs here in turn.
+    ctx = _Context()
+    index = _fresh_index(ctx, None)  # before any fork: the child processes share it copy-on-write
+    processes = 1 if connection.in_atomic_block else max(1, settings.FIELDSVC_LINK_PROCESSES)
+    count = -(-len(ids) // chunk)
+    count = -(-count // processes) * processes  # a multiple of the processes: each gets the same share
+    size = -(-len(ids) // count)
+    chunks = [ids[start:start + size] for start in range(0, len(ids), size)]
+    if processes > 1 and len(chunks) > 1:
+        return forking.fork_split(chunks, lambda share, done: _link_pipelined(ctx, index, share, force, done),
+                                  processes=processes, on_done=progress)
+    return _link_pipelined(ctx, index, chunks, force, progress)
+
+
+def _fresh_index(ctx: _Context, index: RegistryIndex | None) -> RegistryIndex:
+    """The index, rebuilt only when the catalogue now names asset types it lacks."""
+    type_ids = {t.pk for types in ctx.catalogue.asset_types.values() for t in types}
+    if index is None or not type_ids <= index.type_ids:
+        index = RegistryIndex(type_ids=type_ids, utility_radius_m=ctx.utility_radius_m)
+    return index
+
+
+def _fresh(ctx: _Context, index: RegistryIndex, reports: list[Report]) -> tuple[_Context, RegistryIndex]:
+    if any(r.service_id not in ctx.catalogue.by_id for r in reports):  # a service added meanwhile
+        ctx = _Context([r.service_id for r in reports])
+        index = _fresh_index(ctx, index)
+    return ctx, index
+
+
+def _link_pipelined(ctx: _Context, index: RegistryIndex, chunks: list[list[int]], force: bool,
+                    progress: Callable[[int], None] | None) -> int:
+    """A pipeline of threads, each with its own connection: the reader fetches the next chunk, this
+    thread runs the STRtree queries (shapely releases the GIL), the decider applies the policies and
+    the writer stores. Inside a caller's transaction the other connections could not see its rows, so
+    there everything runs here in turn."""
     threaded = not connection.in_atomic_block
     reader, decider, writer = (_Worker(), _Worker(), _Worker()) if threaded else (_Inline(), _Inline(), _Inline())
-    chunks = [ids[start:start + chunk] for start in range(0, len(ids), chunk)]
-    ctx, index, done, in_flight = _Context(), None, 0, deque()
+    done, in_flight = 0, deque()
     try:
         upcoming = reader.submit(_reports_only, chunks[0])
         for n in range(len(chunks)):
             reports = upcoming.result()
             if n + 1 < len(chunks):
                 upcoming = reader.submit(_reports_only, chunks[n + 1])
-            if any(r.service_id not in ctx.catalogue.by_id for r in reports):  # a service added meanwhile
-                ctx = _Context([r.service_id for r in reports])
-            type_ids = {t.pk for types in ctx.catalogue.asset_types.values() for t in types}
-            if index is None or not type_ids <= index.type_ids:  # built once, unless asset types were added
-                index = RegistryIndex(type_ids=type_ids, utility_radius_m=ctx.utility_radius_m)
+            ctx, index = _fresh(ctx, index, reports)
             decided = decider.submit(_decide_chunk, ctx, reports, *_near_in_memory(ctx, index, reports))
-            in_flight.append(writer.submit(_store_chunk, decided, not force))
+            in_flight.append(writer.submit(_store_decided, decided, not force))
             while len(in_flight) > 2:  # at most two chunks ahead of the writer: memory stays bounded
                 done += _reported(in_flight.popleft().result(), progress)
         while in_flight:
@@ -294,8 +320,12 @@ def _reports_only(ids: list[int]) -> list[Report]:
     return [report for report, _ in _reports(ids)]
 
 
-def _store_chunk(decided: Future, only_pending: bool) -> int:
-    rows, full = decided.result()
+def _store_decided(decided: Future, only_pending: bool) -> int:
+    return _store_chunk(decided.result(), only_pending)
+
+
+def _store_chunk(decided: tuple[list[tuple], list[LinkResult]], only_pending: bool) -> int:
+    rows, full = decided
     with transaction.atomic():
         _store(rows, full, only_pending=only_pending)
     return len(rows)

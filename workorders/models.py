@@ -450,8 +450,11 @@ class RequestLink(models.Model):
     state = models.CharField(max_length=8, choices=LinkState.choices, default=LinkState.PENDING)
     asset_claim = models.CharField(max_length=120, blank=True,
                                    help_text="the asset id the reporter named (attribute[asset_id], service_object_id)")
+    # The references below are kept by Django (on_delete), not by database constraints: a row is derived
+    # data, rewritten by every re-link, and a constraint check per changed key (with a FOR KEY SHARE lock
+    # on the asset row) was most of the database's work in a batch re-link.
     asset = models.ForeignKey(Asset, on_delete=models.SET_NULL, null=True, blank=True, related_name="request_links",
-                              db_index=False)
+                              db_index=False, db_constraint=False)
     asset_distance_m = models.FloatField(null=True, blank=True)
     asset_outcome = models.CharField(max_length=16, choices=AssetOutcome.choices, blank=True)
     search_radius_m = models.FloatField(null=True, blank=True, help_text="how far the asset was looked for")
@@ -460,11 +463,12 @@ class RequestLink(models.Model):
     # Not indexed: every index here is rewritten by each batch re-link, and these are only looked up
     # when a department, rule or service is deleted (rare; a scan then is fine).
     department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-                                   db_index=False)
+                                   db_index=False, db_constraint=False)
     rule = models.ForeignKey(RoutingRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="links",
-                             db_index=False)
+                             db_index=False, db_constraint=False)
     reclassified_from = models.ForeignKey(Service, on_delete=models.PROTECT, null=True, blank=True, db_index=False,
-                                          related_name="+", help_text="the service it was reported as")
+                                          db_constraint=False, related_name="+",
+                                          help_text="the service it was reported as")
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     explanation = models.TextField(blank=True)
     linked_at = models.DateTimeField(null=True, blank=True)

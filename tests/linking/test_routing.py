@@ -1,10 +1,12 @@
 """workorders/routing.py without a database: each condition, rule order, outcomes and the explanation text."""
 
 import datetime as dt
+import re
 
 import pytest
 
 from gis.matching import AssetCandidate, AssetMatch, Outcome, UtilityHit
+from workorders import routing
 from workorders.routing import Facts, Named, Rule, Screen, route, utility_phrase
 
 STREETS = Named(1, "public-works", "Public Works")
@@ -169,3 +171,14 @@ def test_screen_never_contradicts_route():
                                           at=None)  # words alone rule it out: no time needed
     assert not Screen.of([typed]).none_apply("deep hole", has_utilities=False, asset_type="road-segment",
                                              district_id=None, at=None)
+
+
+def test_any_word_pattern_agrees_with_each_word_bounded_on_its_own():
+    words = ("sink", "sinking", "water", "water main", "water main break", "e-scooter", "caved in", "dip")
+    texts = ("the sinks", "sink!", "sinking-ish", "watermain", "the water main broke", "water main-break",
+             "an e-scooter", "ee-scooter", "it caved  in", "caved in.", "a dip", "dipped", "", "water", "sinkhole")
+    pattern = routing.any_word_pattern(words)
+    for text in texts:
+        each = any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text) for w in words)
+        assert bool(pattern.search(text)) == each, text
+    assert routing.any_word_pattern(["", "  "]) is None
