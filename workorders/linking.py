@@ -147,25 +147,29 @@ def _nothing_near(ctx: _Context, plan: _ServicePlan, report: Report) -> LinkResu
 
 
 def _plain_text(ctx: _Context, plan: _ServicePlan, type_code: str, external_id: str, distance_m: float) -> str:
+    return f"{_plain_prefix(ctx, plan, type_code)}{external_id}, {distance_m:.1f} m from the report."
+
+
+def _plain_prefix(ctx: _Context, plan: _ServicePlan, type_code: str) -> str:
     prefix = plan.shared.get(type_code)
     if prefix is None:
         prefix = plan.shared[type_code] = (f"{routing.default_sentence(plan.department, plan.service)} Linked to "
                                            f"{ctx.type_names[type_code].lower()} ")
-    return f"{prefix}{external_id}, {distance_m:.1f} m from the report."
+    return prefix
 
 
 def _plain_row(ctx: _Context, plan: _ServicePlan, report: Report, found: tuple[int, int, float] | None,
-               labels: dict[int, tuple[str, str]]) -> tuple:
-    """_stage_row(_decide_plain(...)) for a batch, without the intermediate objects (most of a batch)."""
+               label: tuple[str, str] | None) -> tuple:
+    """_stage_row(_decide_plain(...)) for a batch, without the intermediate objects (most of a batch):
+    ``found`` is the tree's (asset id, type id, distance), ``label`` the asset's (type code, external id)."""
     if found is None or report.x is None or not plan.type_ids or found[2] > plan.radius_m:
         key = ("nothing row", report.x is not None)
         if key not in plan.shared:
             plan.shared[key] = _stage_row(_nothing_near(ctx, plan, report))[1:]
         return (report.id, *plan.shared[key])
-    asset_id, _, distance_m = found
-    type_code, external_id = labels[asset_id]
-    return (report.id, asset_id, distance_m, matching.Outcome.MATCHED, plan.radius_m, "[]", plan.department.id,
-            None, None, routing.NORMAL_PRIORITY, _plain_text(ctx, plan, type_code, external_id, distance_m))
+    prefix = plan.shared.get(label[0]) or _plain_prefix(ctx, plan, label[0])
+    return (report.id, found[0], found[2], matching.Outcome.MATCHED, plan.radius_m, "[]", plan.department.id,
+            None, None, routing.NORMAL_PRIORITY, f"{prefix}{label[1]}, {found[2]:.1f} m from the report.")
 
 
 def _decide_general(ctx: _Context, plan: _ServicePlan, report: Report, candidates: list[AssetCandidate],
@@ -260,17 +264,41 @@ def requests_link_batch(*, request_ids: list[int], force: bool = False, chunk: i
             if progress:
                 progress(1)
         return len(ids)
-    ctx = _Context()
-    index = _fresh_index(ctx, None)  # before any fork: the child processes share it copy-on-write
     processes = 1 if connection.in_atomic_block else max(1, settings.FIELDSVC_LINK_PROCESSES)
     count = -(-len(ids) // chunk)
     count = -(-count // processes) * processes  # a multiple of the processes: each gets the same share
     size = -(-len(ids) // count)
-    chunks = [ids[start:start + size] for start in range(0, len(ids), size)]
+    chunks = [_Chunk(ids[start:start + size]) for start in range(0, len(ids), size)]
+    ctx = _Context()
+    # The first chunks are read while the index loads (mostly C and database time), in a thread of
+    # their own; the index is built before any fork: the child processes share it copy-on-write.
+    reader = _Inline() if connection.in_atomic_block else _Worker()
+    try:
+        ahead = reader.submit(_read_ahead, chunks[:3 * processes])
+        index = _fresh_index(ctx, None)
+        ahead.result()
+    finally:
+        reader.close()
     if processes > 1 and len(chunks) > 1:
         return forking.fork_split(chunks, lambda share, done: _link_pipelined(ctx, index, share, force, done),
                                   processes=processes, on_done=progress)
     return _link_pipelined(ctx, index, chunks, force, progress)
+
+
+@dataclass(slots=True)
+class _Chunk:
+    ids: list[int]
+    reports: list[Report] | None = None  # once read
+
+
+def _read_ahead(chunks: list[_Chunk]) -> None:
+    for chunk in chunks:
+        chunk.reports = _reports_only(chunk.ids)
+
+
+def _chunk_reports(chunk: _Chunk) -> list[Report]:
+    reports, chunk.reports = chunk.reports, None  # not kept once handed over
+    return reports if reports is not None else _reports_only(chunk.ids)
 
 
 def _fresh_index(ctx: _Context, index: RegistryIndex | None) -> RegistryIndex:
@@ -288,7 +316,7 @@ def _fresh(ctx: _Context, index: RegistryIndex, reports: list[Report]) -> tuple[
     return ctx, index
 
 
-def _link_pipelined(ctx: _Context, index: RegistryIndex, chunks: list[list[int]], force: bool,
+def _link_pipelined(ctx: _Context, index: RegistryIndex, chunks: list[_Chunk], force: bool,
                     progress: Callable[[int], None] | None) -> int:
     """A pipeline of threads, each with its own connection: the reader fetches the next chunk, this
     thread runs the STRtree queries (shapely releases the GIL), the decider applies the policies and
@@ -298,11 +326,11 @@ def _link_pipelined(ctx: _Context, index: RegistryIndex, chunks: list[list[int]]
     reader, decider, writer = (_Worker(), _Worker(), _Worker()) if threaded else (_Inline(), _Inline(), _Inline())
     done, in_flight = 0, deque()
     try:
-        upcoming = reader.submit(_reports_only, chunks[0])
+        upcoming = reader.submit(_chunk_reports, chunks[0])
         for n in range(len(chunks)):
             reports = upcoming.result()
             if n + 1 < len(chunks):
-                upcoming = reader.submit(_reports_only, chunks[n + 1])
+                upcoming = reader.submit(_chunk_reports, chunks[n + 1])
             ctx, index = _fresh(ctx, index, reports)
             decided = decider.submit(_decide_chunk, ctx, reports, *_near_in_memory(ctx, index, reports))
             in_flight.append(writer.submit(_store_decided, decided, not force))
@@ -397,13 +425,14 @@ def _decide_chunk(ctx: _Context, reports: list[Report], found: list,
     stage row of every report, and the full result of those routing may have moved."""
     labels = spatial.asset_labels(ids=list({c[0] for row in found if row for c in row}))
     claimed = _claims_located(ctx, [r for r in reports if r.claim]) if any(r.claim for r in reports) else {}
-    rows, full = [], []
+    rows, full, plans = [], [], {}
     for report, near, beneath in zip(reports, found, hits, strict=True):
-        plan = ctx.plan(report.service_id)
+        plan = plans.get(report.service_id) or plans.setdefault(report.service_id, ctx.plan(report.service_id))
+        label = labels[near[0][0]] if near else None
         if (not report.claim and not beneath and (not near or len(near) == 1)
                 and report.department_id == plan.department.id and report.current_service_id == plan.service.id
-                and _no_rule_applies(ctx, plan, report, labels[near[0][0]][0] if near else None)):
-            rows.append(_plain_row(ctx, plan, report, near[0] if near else None, labels))
+                and (not plan.rules or _no_rule_applies(ctx, plan, report, label[0] if label else None))):
+            rows.append(_plain_row(ctx, plan, report, near[0] if near else None, label))
         else:
             result = _decide(ctx, report, _labelled(near, labels) if near else [], claimed.get(report.id), beneath)
             rows.append(_stage_row(result))

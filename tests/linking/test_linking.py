@@ -234,9 +234,9 @@ def test_the_plain_shortcut_decides_as_the_general_path_does(db):
         plain = (not hits and len(candidates) < 2
                  and linking._no_rule_applies(ctx, plan, found, candidates[0].type_code if candidates else None))
         if plain:  # the batch's form of the shortcut: the stage row straight from the tree's answer
-            labels = {c.asset_id: (c.type_code, c.external_id) for c in candidates}
             near = (candidates[0].asset_id, 0, candidates[0].distance_m) if candidates else None
-            assert linking._plain_row(ctx, plan, found, near, labels) == linking._stage_row(full)
+            label = (candidates[0].type_code, candidates[0].external_id) if candidates else None
+            assert linking._plain_row(ctx, plan, found, near, label) == linking._stage_row(full)
         shortcuts += plain
     assert 0 < shortcuts < len(cases)  # both kinds were exercised
 
