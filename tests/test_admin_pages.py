@@ -41,3 +41,24 @@ def test_request_list_drills_down_by_date(staff_client):
     for params in ({"requested_at__year": today.year}, {"requested_at__year": today.year,
                                                         "requested_at__month": today.month}):
         assert staff_client.get(changelist, params).status_code == 200
+
+
+def test_relink_action_links_a_few_now_and_hands_many_to_the_worker(staff_client, settings, monkeypatch):
+    from workorders import admin as workorders_admin
+    from workorders.models import LinkState, RequestLink, ServiceRequest
+
+    changelist = reverse("admin:workorders_servicerequest_changelist")
+    ids = [str(pk) for pk in ServiceRequest.objects.values_list("pk", flat=True)]
+    page = staff_client.post(changelist, {"action": "relink", "_selected_action": ids}, follow=True)
+    assert b"1 request(s) linked and routed again." in page.content
+    assert RequestLink.objects.get(pk=ids[0]).state == LinkState.LINKED
+
+    sent = []
+    monkeypatch.setattr(workorders_admin, "enqueue", lambda name, **kw: sent.append((name, kw)) or True)
+    settings.FIELDSVC_LINK_MEMORY_MIN_BATCH = 1  # "many", so not in the page view
+    page = staff_client.post(changelist, {"action": "relink", "_selected_action": ids}, follow=True)
+    assert b"being linked and routed again by the worker" in page.content
+    assert sent == [("workorders.tasks.requests_link_task", {"request_ids": [int(ids[0])], "force": True})]
+    monkeypatch.setattr(workorders_admin, "enqueue", lambda name, **kw: False)  # broker down: said so
+    page = staff_client.post(changelist, {"action": "relink", "_selected_action": ids}, follow=True)
+    assert b"task queue is unreachable" in page.content

@@ -1,11 +1,13 @@
 """Django admin for the catalogue, API keys and service requests (reporters' details for staff only)."""
 
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.gis.admin import GISModelAdmin
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
+from fieldsvc.celery import enqueue
 from workorders.linking import requests_link_batch
 from workorders.models import (
     ApiKey,
@@ -97,8 +99,15 @@ class RequestLinkInline(admin.StackedInline):
 
 @admin.action(description="Re-link and re-route the selected requests")
 def relink(modeladmin, request, queryset):
-    done = requests_link_batch(request_ids=list(queryset.values_list("pk", flat=True)), force=True)
-    modeladmin.message_user(request, f"{done} request(s) linked and routed again.")
+    ids = list(queryset.values_list("pk", flat=True))
+    if len(ids) < settings.FIELDSVC_LINK_MEMORY_MIN_BATCH:  # a few: done now, the page shows the result
+        done = requests_link_batch(request_ids=ids, force=True)
+        modeladmin.message_user(request, f"{done} request(s) linked and routed again.")
+    elif enqueue("workorders.tasks.requests_link_task", request_ids=ids, force=True):  # many: not in a page view
+        modeladmin.message_user(request, f"{len(ids)} requests are being linked and routed again by the worker.")
+    else:
+        modeladmin.message_user(request, "The task queue is unreachable: nothing was re-linked; try again later.",
+                                level=messages.ERROR)
 
 
 @admin.register(ServiceRequest)

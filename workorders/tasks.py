@@ -31,10 +31,10 @@ def request_link_task(*, request_id: int, force: bool = False) -> str:
 
 
 @shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
-def requests_link_task(*, request_ids: list[int]) -> int:
+def requests_link_task(*, request_ids: list[int], force: bool = False) -> int:
     from workorders.linking import requests_link_batch
 
-    return requests_link_batch(request_ids=request_ids)
+    return requests_link_batch(request_ids=request_ids, force=force)
 
 
 @shared_task
