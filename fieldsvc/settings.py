@@ -2,6 +2,7 @@
 
 import glob
 import os
+import sys
 from pathlib import Path
 
 import environ
@@ -186,7 +187,10 @@ CACHES = {
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
 CELERY_RESULT_EXPIRES = 3600
 # Where tasks go unless routed (a test worker sets its own so nothing it enqueues reaches another worker).
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Under pytest the default is a queue no stack worker reads (emptied at the end of the session): tasks
+# the tests' intake sends must not reach the demo's worker on the same broker.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE",
+                                    default="fieldsvc-tests" if "pytest" in sys.modules else "celery")
 CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is redelivered; our tasks are idempotent
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 3600

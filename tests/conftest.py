@@ -13,6 +13,21 @@ from gis.importing.mapping import parse_mapping
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def tests_task_queue_emptied():
+    """Tasks the tests enqueue and no worker of theirs runs are dropped at the end (the queue is the
+    tests' own: settings.CELERY_TASK_DEFAULT_QUEUE under pytest)."""
+    yield
+    from fieldsvc.celery import app
+
+    assert settings.CELERY_TASK_DEFAULT_QUEUE != "celery", "the tests would feed the stack's worker"
+    try:
+        with app.connection_for_write() as connection:
+            connection.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+    except Exception:  # noqa: BLE001 - a broker already gone leaves nothing to drop
+        pass
+
+
 @pytest.fixture(autouse=True)
 def fresh_area_index(settings):
     """Each test sees the districts of its own transaction (the in-process index re-checks at once)."""
