@@ -1,4 +1,4 @@
-"""Service requests and their catalogue: services, attributes, API keys, requests, notes, followers."""
+"""Service requests and their catalogue: services, attributes, API keys, requests, notes, followers, links."""
 
 from django.conf import settings
 from django.contrib.gis.db import models
@@ -35,6 +35,12 @@ class ServiceType(models.TextChoices):
     BLACKBOX = "blackbox", "Blackbox (no id ever returned)"
 
 
+class WorkOrderMode(models.TextChoices):
+    AUTO = "auto", "Created ready for dispatch"
+    TRIAGE = "triage", "Created new, for a dispatcher to triage"
+    NONE = "none", "No work order"
+
+
 class Service(Timestamped):
     """What a resident can report or ask about (Open311 service), who owns it and how fast."""
 
@@ -51,6 +57,13 @@ class Service(Timestamped):
     snap_distance_m = models.FloatField(default=0, help_text="how far from the report to look for the asset")
     sla_hours = models.FloatField(null=True, blank=True, help_text="target hours from report to close")
     informational = models.BooleanField(default=False, help_text="an inquiry: logged, never dispatched")
+    work_order_mode = models.CharField(max_length=8, choices=WorkOrderMode.choices, default=WorkOrderMode.AUTO,
+                                       help_text="what a routed request of this kind becomes")
+    close_on_complete = models.BooleanField(default=True, help_text="completed work closes the requests at once; "
+                                            "otherwise they close when a supervisor verifies it")
+    task_minutes = models.PositiveIntegerField(default=30, help_text="typical time on site")
+    task_skills = ArrayField(models.SlugField(max_length=60), default=list, blank=True,
+                             help_text="skills a crew needs for it")
     notice = models.TextField(blank=True, help_text="Open311 service_notice, told to the reporter")
     related = models.ManyToManyField("self", blank=True, help_text="a duplicate may be filed under these")
     active = models.BooleanField(default=True)
@@ -210,6 +223,8 @@ class ServiceRequest(Timestamped):
     token = models.UUIDField(null=True, blank=True, help_text="batch services: for GET /tokens")
     external_id = models.CharField(max_length=60, null=True, blank=True,
                                    help_text="id in the system it came from (replayed history)")
+    work_order = models.ForeignKey("workorders.WorkOrder", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="requests")
 
     class Meta:
         ordering = ["-requested_at", "-id"]
