@@ -162,6 +162,9 @@ FIELDSVC_LINK_SEND_WINDOW_S = env.float("FIELDSVC_LINK_SEND_WINDOW_S", default=0
 # Batches at least this large are linked against in-memory STRtrees of the registry; smaller ones
 # ask PostGIS per report (loading the registry costs more than a few hundred KNN queries).
 FIELDSVC_LINK_MEMORY_MIN_BATCH = env.int("FIELDSVC_LINK_MEMORY_MIN_BATCH", default=2000)
+# A routed report joins an open, not yet started work order of its service within this many metres
+# (a row of dark streetlights is one job); 0 gives every report its own.
+FIELDSVC_WORK_ORDER_GROUP_M = env.float("FIELDSVC_WORK_ORDER_GROUP_M", default=60.0)
 # Such batches are linked by this many forked processes sharing the index (1: threads in this process).
 FIELDSVC_LINK_PROCESSES = env.int("FIELDSVC_LINK_PROCESSES", default=os.cpu_count() or 1)
 
@@ -213,6 +216,12 @@ CELERY_BEAT_SCHEDULE = {
     # down, worker killed) is linked here, in a batch, within about a minute of the outage ending.
     "request-link-sweep": {
         "task": "workorders.tasks.request_link_sweep_task",
+        "schedule": crontab(minute="*"),
+    },
+    # Linking tasks make each routed request's work order; requests linked in batches (relink,
+    # imports, the sweeper) or whose task was lost get theirs here (5,000 a run).
+    "work-orders-generate": {
+        "task": "workorders.tasks.work_orders_generate_task",
         "schedule": crontab(minute="*"),
     },
 }

@@ -170,3 +170,5 @@ class RoutingRuleAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         # Conditions are many-to-many: touch the rule after them so every process re-reads the table.
         RoutingRule.objects.filter(pk=form.instance.pk).update(updated_at=timezone.now())
+
+from workorders import admin_work  # noqa: E402, F401 - work orders, crews and SLAs register themselves

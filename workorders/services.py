@@ -411,7 +411,8 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
 
 # --- Catalogue ----------------------------------------------------------------------------------
 
-_SERVICE_FIELDS = ("name", "description", "keywords", "sla_hours", "informational", "snap_distance_m")
+_SERVICE_FIELDS = ("name", "description", "keywords", "sla_hours", "informational", "snap_distance_m",
+                   "work_order_mode", "close_on_complete", "task_minutes", "task_skills")
 
 
 @transaction.atomic

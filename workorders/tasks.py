@@ -26,15 +26,28 @@ def notification_requeue_pending_task() -> int:
 @shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
 def request_link_task(*, request_id: int, force: bool = False) -> str:
     from workorders.linking import request_link
+    from workorders.work import work_orders_generate
 
-    return request_link(request_id=request_id, force=force)
+    done = request_link(request_id=request_id, force=force)
+    work_orders_generate(request_ids=[request_id])
+    return done
 
 
 @shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
 def requests_link_task(*, request_ids: list[int], force: bool = False) -> int:
     from workorders.linking import requests_link_batch
+    from workorders.work import work_orders_generate
 
-    return requests_link_batch(request_ids=request_ids, force=force)
+    done = requests_link_batch(request_ids=request_ids, force=force)
+    work_orders_generate(request_ids=request_ids)  # routed now: each gets its work order
+    return done
+
+
+@shared_task
+def work_orders_generate_task() -> int:
+    from workorders.work import work_orders_generate
+
+    return work_orders_generate()
 
 
 @shared_task
