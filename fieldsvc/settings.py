@@ -224,6 +224,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workorders.tasks.work_orders_generate_task",
         "schedule": crontab(minute="*"),
     },
+    # The one SLA sweeper: records warning and breach levels reached (each once, by a unique
+    # constraint) and sends the departments' notices, again for any a lost task left unsent.
+    "sla-escalate": {
+        "task": "workorders.tasks.sla_escalate_task",
+        "schedule": crontab(minute="*"),
+    },
 }
 
 # --- REST framework ---------------------------------------------------------------------------

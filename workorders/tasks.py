@@ -62,3 +62,17 @@ def requests_relink_near_task(*, wkb_hex: list[str], asset_ids: list[int] | None
     from workorders.linking import requests_relink_near
 
     return requests_relink_near(wkb_hex=wkb_hex, asset_ids=asset_ids)
+
+
+@shared_task
+def sla_escalate_task() -> int:
+    from workorders.service_levels import sla_escalate
+
+    return len(sla_escalate())
+
+
+@shared_task(autoretry_for=(ConnectionError, OSError), retry_backoff=True, max_retries=5)
+def sla_escalation_notify_task(*, escalation_id: int) -> str:
+    from workorders.service_levels import sla_escalation_notify
+
+    return sla_escalation_notify(escalation_id=escalation_id)

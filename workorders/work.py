@@ -138,7 +138,7 @@ def work_order_create(*, requests: list[ServiceRequest], actor_label: str, actor
     with transaction.atomic():
         title = f"{first.service.name}: {first.address_string or first.reference}"[:300]
         work_order = WorkOrder(status=status, department_id=first.department_id, service_id=first.service_id,
-                               priority=priority, title=title, location=first.geom)
+                               priority=priority, title=title, location=first.geom, district_id=first.district_id)
         target = sla_target(service=first.service, priority=priority, department_id=first.department_id)
         if target is not None:
             hours, clock, warning = target

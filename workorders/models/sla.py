@@ -96,6 +96,7 @@ class SlaEscalation(models.Model):
     level = models.CharField(max_length=8, choices=EscalationLevel.choices)
     due_at = models.DateTimeField(help_text="the time that was passed")
     at = models.DateTimeField(help_text="when the sweeper saw it")
+    notified_at = models.DateTimeField(null=True, blank=True, help_text="when the department was told")
 
     class Meta:
         ordering = ["at"]

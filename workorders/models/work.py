@@ -6,7 +6,7 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.db.models import Q
 
-from gis.models import Asset, Department, Timestamped
+from gis.models import Asset, Department, District, Timestamped
 from workorders.models.crews import Crew
 from workorders.models.requests import Priority, Service
 from workorders.models.sla import SlaClock
@@ -51,6 +51,8 @@ class WorkOrder(Timestamped):
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     title = models.CharField(max_length=300)
     location = models.PointField(srid=STORAGE_SRID, null=True, blank=True)
+    district = models.ForeignKey(District, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="work_orders", help_text="of the first request")
     # Service level: from the SLA policy when created (sla.py); the request's expected_datetime.
     due_at = models.DateTimeField(null=True, blank=True)
     warn_at = models.DateTimeField(null=True, blank=True)
@@ -74,6 +76,11 @@ class WorkOrder(Timestamped):
             models.Index(fields=["department", "status", "due_at"], name="work_order_open_idx",
                          condition=~Q(status__in=["completed", "closed", "cancelled"])),
             models.Index(fields=["crew", "status"], name="work_order_crew_idx", condition=Q(crew__isnull=False)),
+            # The SLA sweeper: open work whose warning time has come.
+            models.Index(fields=["warn_at"], name="work_order_warn_idx",
+                         condition=~Q(status__in=["completed", "closed", "cancelled"])),
+            # Attainment over a period: work finished in it.
+            models.Index(fields=["actual_end"], name="work_order_finished_idx", condition=Q(actual_end__isnull=False)),
         ]
 
     def __str__(self) -> str:

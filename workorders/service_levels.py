@@ -1,0 +1,108 @@
+"""Service levels in use: the escalation sweep (warning, breach: each recorded once) and attainment.
+
+The beat job runs sla_escalate every minute. A level is an SlaEscalation row under a unique constraint,
+so a second sweep (or two sweepers at once) records nothing new. The department hears through an
+outbox: rows not yet notified are sent by sla_escalation_notify, and a lost send is retried by the sweep.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from fieldsvc.celery import enqueue
+from workorders import states
+from workorders.models import EscalationLevel, SlaEscalation, WorkOrder, WorkOrderEvent
+
+_DONE = [str(s) for s in states.DONE]
+
+
+def sla_escalate(*, now: dt.datetime | None = None) -> list[int]:
+    """Record the warning and breach levels open work orders have reached; returns the new escalations'
+    ids (notifications for them, and for any still unsent, are enqueued after commit)."""
+    now = now or timezone.now()
+    table, escalations = WorkOrder._meta.db_table, SlaEscalation._meta.db_table
+    created: list[int] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        for level, column in ((EscalationLevel.WARNING, "warn_at"), (EscalationLevel.BREACH, "due_at")):
+            # work_order_warn_idx finds the candidates; the unique (work_order, level) keeps it once.
+            cursor.execute(
+                f"INSERT INTO {escalations} (work_order_id, level, due_at, at) "
+                f"SELECT id, %s, {column}, %s FROM {table} "
+                f"WHERE warn_at <= %s AND {column} <= %s AND NOT status = ANY(%s) "
+                "ON CONFLICT (work_order_id, level) DO NOTHING RETURNING id, work_order_id",
+                [str(level), now, now, now, _DONE])
+            rows = cursor.fetchall()
+            created.extend(pk for pk, _ in rows)
+            WorkOrderEvent.objects.bulk_create([
+                WorkOrderEvent(work_order_id=wo_id, at=now, from_status=status, to_status=status,
+                               actor_label="system: SLA", note=f"SLA {level.label.lower()}")
+                for wo_id, status in WorkOrder.objects.filter(pk__in=[w for _, w in rows])
+                .values_list("pk", "status")])
+        unsent = list(SlaEscalation.objects.filter(notified_at__isnull=True).values_list("pk", flat=True)[:1000])
+        transaction.on_commit(lambda: [enqueue("workorders.tasks.sla_escalation_notify_task", escalation_id=pk)
+                                       for pk in unsent])
+    return created
+
+
+def sla_escalation_notify(*, escalation_id: int) -> str:
+    """Tell the department about one escalation, once (the row is locked and marked in one transaction)."""
+    with transaction.atomic():
+        row = (SlaEscalation.objects.select_for_update(of=("self",))
+               .select_related("work_order__department", "work_order__service").filter(pk=escalation_id).first())
+        if row is None:
+            return "gone"
+        if row.notified_at is not None:
+            return "already sent"
+        wo, department = row.work_order, row.work_order.department
+        if department.email:
+            verb = "is past its due time" if row.level == EscalationLevel.BREACH else "is close to its due time"
+            send_mail(subject=f"[311] WO-{wo.pk} {verb}", from_email=settings.DEFAULT_FROM_EMAIL,
+                      recipient_list=[department.email],
+                      message=f"{wo.title}\nStatus: {wo.get_status_display()}\nDue: {row.due_at:%Y-%m-%d %H:%M %Z}\n"
+                              f"{settings.FIELDSVC_PUBLIC_URL.rstrip('/')}/admin/workorders/workorder/{wo.pk}/change/")
+        row.notified_at = timezone.now()
+        row.save(update_fields=["notified_at"])
+    return "sent" if department.email else "no address"
+
+
+# --- Attainment ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Attainment:
+    key: str  # the service, department or neighbourhood
+    finished: int  # work orders with an SLA finished (completed) in the period
+    on_time: int
+    open_overdue: int  # past due and not finished at the period's end
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.on_time / self.finished, 1) if self.finished else None
+
+
+_GROUPS = {"service": "service__name", "department": "department__name", "neighbourhood": "district__name"}
+
+
+def sla_attainment(*, by: str, since: dt.datetime, until: dt.datetime) -> list[Attainment]:
+    """Per service, department or neighbourhood: of the work orders with an SLA finished in [since, until),
+    how many by their due time; and how many were past due and unfinished at ``until``. Cancelled work
+    does not count. Ordered by key."""
+    if by not in _GROUPS:
+        raise ValueError(f"by is one of {', '.join(_GROUPS)}")
+    field = _GROUPS[by]
+    finished = (WorkOrder.objects.filter(due_at__isnull=False, actual_end__gte=since, actual_end__lt=until)
+                .exclude(status=states.S.CANCELLED).values(field)
+                .annotate(n=Count("id"), on_time=Count("id", filter=Q(actual_end__lte=F("due_at")))))
+    # Past due at ``until`` and not finished by then (whatever happened after).
+    overdue = (WorkOrder.objects.filter(Q(actual_end__isnull=True) | Q(actual_end__gte=until), due_at__lt=until)
+               .exclude(status=states.S.CANCELLED).values(field).annotate(n=Count("id")))
+    rows: dict[str, list[int]] = {}
+    for row in finished:
+        rows.setdefault(row[field] or "(none)", [0, 0, 0])[:2] = [row["n"], row["on_time"]]
+    for row in overdue:
+        rows.setdefault(row[field] or "(none)", [0, 0, 0])[2] = row["n"]
+    return [Attainment(key, *counts) for key, counts in sorted(rows.items())]
