@@ -165,6 +165,10 @@ FIELDSVC_LINK_MEMORY_MIN_BATCH = env.int("FIELDSVC_LINK_MEMORY_MIN_BATCH", defau
 # A routed report joins an open, not yet started work order of its service within this many metres
 # (a row of dark streetlights is one job); 0 gives every report its own.
 FIELDSVC_WORK_ORDER_GROUP_M = env.float("FIELDSVC_WORK_ORDER_GROUP_M", default=60.0)
+# Travel estimates for dispatch and day plans (workorders/travel.py): straight-line metres times this
+# detour factor, at this speed.
+FIELDSVC_TRAVEL_DETOUR = env.float("FIELDSVC_TRAVEL_DETOUR", default=1.4)
+FIELDSVC_TRAVEL_SPEED_KMH = env.float("FIELDSVC_TRAVEL_SPEED_KMH", default=25.0)
 # Such batches are linked by this many forked processes sharing the index (1: threads in this process).
 FIELDSVC_LINK_PROCESSES = env.int("FIELDSVC_LINK_PROCESSES", default=os.cpu_count() or 1)
 

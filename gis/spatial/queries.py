@@ -110,3 +110,20 @@ def changed_since(*, table: str, since) -> tuple[list[int], bytes | None]:
                        f"{crs.storage_srid()})) FROM {table} WHERE updated_at >= %s", [since])
         ids, extent = cursor.fetchone()
     return ids or [], bytes(extent) if extent is not None else None
+
+
+def nearest_rows(*, table: str, columns: Sequence[str], where: str, params: Sequence, x: float, y: float,
+                 limit: int, point_field: str, area_field: str | None = None,
+                 column_params: Sequence = ()) -> list[tuple]:
+    """Up to ``limit`` rows of ``table`` (alias t) matching ``where``, nearest first by ``point_field``
+    (KNN <-> on its GiST index; rows without a point are skipped), each as ``columns`` followed by the
+    distance in metres and, with ``area_field``, whether that area covers (x, y) (no area: true).
+    ``column_params`` fill placeholders in ``columns``, ``params`` those in ``where``."""
+    point = f"ST_SetSRID(ST_MakePoint(%s, %s), {crs.storage_srid()})"
+    covers = f", (t.{area_field} IS NULL OR ST_Covers(t.{area_field}, q.p))" if area_field else ""
+    sql = (f"SELECT {', '.join(columns)}, ST_Distance(t.{point_field}, q.p){covers} "
+           f"FROM {table} t, (SELECT {point} AS p) q WHERE t.{point_field} IS NOT NULL AND ({where}) "
+           f"ORDER BY t.{point_field} <-> q.p LIMIT %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*column_params, x, y, *params, limit])
+        return cursor.fetchall()
