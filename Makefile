@@ -1,5 +1,5 @@
 # fieldsvc: the two set-up commands are `make demo` and `make test` (see README.md).
-.PHONY: demo test stop status up install lint bench bench-import bench-intake bench-linking
+.PHONY: demo test stop status up install lint bench bench-import bench-intake bench-linking bench-dispatch
 
 demo:  ## install, start PostGIS + Redis, migrate, load fixtures, run web + worker + beat
 	@scripts/stack.sh demo
@@ -22,7 +22,7 @@ install:  ## Debian packages + .venv only
 lint:
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
 
-bench: bench-import bench-intake bench-linking  ## all benchmarks (about 12 minutes)
+bench: bench-import bench-intake bench-linking bench-dispatch  ## all benchmarks (about 13 minutes)
 
 bench-import:  ## 1M points: fieldsvc's importer against ogr2ogr
 	@scripts/stack.sh up && .venv/bin/python bench/import_bench.py
@@ -32,3 +32,6 @@ bench-intake:  ## Open311 POST load on gunicorn, then nearby cases among 1M stor
 
 bench-linking:  ## ~1M assets, ~100k utilities, 100k reports: naive ORM, intake path, batch path, STRtree bound
 	@scripts/stack.sh up && .venv/bin/python bench/linking_bench.py
+
+bench-dispatch:  ## best crew now among 5,000 crews: PostGIS KNN vs brute force vs an rtree
+	@scripts/stack.sh up && .venv/bin/python bench/dispatch_bench.py
