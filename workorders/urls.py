@@ -1,11 +1,18 @@
-"""Analytics API routes (the Open311 routes are in workorders/open311/urls.py)."""
+"""Analytics and dispatcher API routes (the Open311 routes are in workorders/open311/urls.py)."""
 
 from django.urls import path
 
-from workorders import api
+from workorders import api, api_work
 
 app_name = "workorders"
 urlpatterns = [
     path("analytics/requests", api.RequestCountsApi.as_view(), name="analytics-requests"),
     path("analytics/surveys", api.SurveyResultsApi.as_view(), name="analytics-surveys"),
+    path("work-orders", api_work.WorkOrderListApi.as_view(), name="work-orders"),
+    path("work-orders/<int:pk>", api_work.WorkOrderDetailApi.as_view(), name="work-order"),
+    path("work-orders/<int:pk>/transition", api_work.WorkOrderTransitionApi.as_view(), name="work-order-transition"),
+    path("work-orders/<int:pk>/assign", api_work.WorkOrderAssignApi.as_view(), name="work-order-assign"),
+    path("work-orders/<int:pk>/best-crews", api_work.WorkOrderBestCrewsApi.as_view(), name="work-order-best-crews"),
+    path("crews", api_work.CrewListApi.as_view(), name="crews"),
+    path("crews/<int:pk>/positions", api_work.CrewPositionApi.as_view(), name="crew-positions"),
 ]

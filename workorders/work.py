@@ -303,3 +303,21 @@ def _requests_follow(wo: WorkOrder, *, note: str, at: dt.datetime, author: str) 
         if request.status == "closed" and target not in CLOSED_DETAILED and wo.status != S.REOPENED:
             continue  # a request closed on its own (a duplicate) is not reopened by progress
         request_status_change(request=request, detailed_status=target, description=text, author=author, at=at)
+
+
+def work_order_assign(*, work_order_id: int, crew_id: int, actor=None, actor_label: str = "", note: str = "",
+                      expected_version: int | None = None) -> WorkOrder:
+    """Dispatch to a crew; a work order another crew holds (scheduled, dispatched, en route) is taken back
+    to ready and given to this one in the same transaction (a reassignment: both steps recorded)."""
+    with transaction.atomic():
+        wo = locks.work_order_locked(work_order_id)
+        if expected_version is not None and wo.version != expected_version:
+            raise TransitionRefused("version_conflict", f"work order {wo.pk} is at version {wo.version}, "
+                                                        f"not {expected_version}: reload it")
+        if wo.crew_id == crew_id and wo.status in (S.DISPATCHED, S.EN_ROUTE):
+            return wo
+        if wo.status in (S.SCHEDULED, S.DISPATCHED, S.EN_ROUTE):
+            work_order_transition(work_order_id=wo.pk, to=S.READY, actor=actor, actor_label=actor_label,
+                                  note=note or f"reassigned from crew {wo.crew_id}")
+        return work_order_transition(work_order_id=wo.pk, to=S.DISPATCHED, crew_id=crew_id, actor=actor,
+                                     actor_label=actor_label, note=note)
