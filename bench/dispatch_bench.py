@@ -244,7 +244,7 @@ def plan_vroom(instance: dict) -> tuple[int, float] | None:
     return vehicles, total
 
 
-def solomon_bench(names: list[str], seconds: float) -> None:
+def solomon_bench(names: list[str], seconds: float, with_vroom: bool) -> None:
     import csv
 
     folder = ROOT / "bench" / "solomon"
@@ -265,7 +265,7 @@ def solomon_bench(names: list[str], seconds: float) -> None:
         # More vehicles than the best known may buy a shorter distance: never counted as better than it.
         strict.append(gap if vehicles <= known_vehicles else max(gap, 0.0))
         more += vehicles > known_vehicles
-        other = plan_vroom(instance)
+        other = plan_vroom(instance) if with_vroom else None
         vroom_text = "-"
         if other is not None:
             vroom_gaps.append(100 * (other[1] - known) / known)
@@ -278,7 +278,7 @@ def solomon_bench(names: list[str], seconds: float) -> None:
           f"at most {max(times):.1f} s per instance")
     if vroom_gaps:
         print(f"VROOM x5: mean gap {statistics.mean(vroom_gaps):+.2f}%")
-    ok = mean_strict <= 1.5 and max(times) <= seconds + 1.0
+    ok = mean_strict <= 1.5 and max(times) <= 10.0
     print(f"route plans: mean gap {mean_strict:+.2f}% (target <= 1.5% at <= 10 s per instance) "
           f"{'PASS' if ok else 'FAIL'}")
 
@@ -289,7 +289,9 @@ def main() -> None:
     parser.add_argument("--lookups", type=int, default=300)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--solomon", default="all", help="instances (comma-separated), 'all' or 'none'")
-    parser.add_argument("--solomon-seconds", type=float, default=10.0)
+    parser.add_argument("--solomon-seconds", type=float, default=9.5,
+                        help="solver budget; with building the model each instance stays within 10 s")
+    parser.add_argument("--vroom", action="store_true", help="also run VROOM (exploration level 5) to compare")
     args = parser.parse_args()
     base = stack_base_url()
     url = base.rsplit("/", 1)[0] + f"/{DB}"
@@ -346,7 +348,7 @@ def main() -> None:
     if args.solomon != "none":
         names = (sorted(p.stem for p in (ROOT / "bench" / "solomon").glob("*.txt")) if args.solomon == "all"
                  else args.solomon.split(","))
-        solomon_bench(names, args.solomon_seconds)
+        solomon_bench(names, args.solomon_seconds, args.vroom)
     print(f"total {time.perf_counter() - started:.0f} s")
 
 

@@ -6,6 +6,7 @@ from django.contrib.gis.admin import GISModelAdmin
 
 from workorders.models import (
     Crew,
+    DepartmentRole,
     Holiday,
     ServiceRequest,
     SlaEscalation,
@@ -104,3 +105,13 @@ class SlaPolicyAdmin(admin.ModelAdmin):
     list_display = ("service", "priority", "hours", "clock", "warning_fraction")
     list_filter = ("clock", "service__department")
     search_fields = ("service__name", "service__code")
+
+
+@admin.register(DepartmentRole)
+class DepartmentRoleAdmin(admin.ModelAdmin):
+    """Who dispatches, supervises or watches which department's work (the dispatcher API's rights)."""
+
+    list_display = ("user", "department", "role")
+    list_filter = ("role", "department")
+    search_fields = ("user__username", "user__email")
+    raw_id_fields = ("user",)
