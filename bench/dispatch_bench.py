@@ -253,7 +253,7 @@ def solomon_bench(names: list[str], seconds: float, with_vroom: bool) -> None:
     print(f"Solomon VRPTW, {len(names)} instances, PyVRP {seconds:g} s each (vehicles first, then distance; "
           "best known: SINTEF TOP)")
     print("instance  best known      PyVRP                    VROOM x5")
-    gaps, strict, more, vroom_gaps, times = [], [], 0, [], []
+    gaps, strict, more, vroom_gaps, times, same = [], [], 0, [], [], []
     for name in names:
         instance = solomon(folder / f"{name}.txt")
         started = time.perf_counter()
@@ -265,6 +265,8 @@ def solomon_bench(names: list[str], seconds: float, with_vroom: bool) -> None:
         # More vehicles than the best known may buy a shorter distance: never counted as better than it.
         strict.append(gap if vehicles <= known_vehicles else max(gap, 0.0))
         more += vehicles > known_vehicles
+        if vehicles == known_vehicles:
+            same.append(gap)
         other = plan_vroom(instance) if with_vroom else None
         vroom_text = "-"
         if other is not None:
@@ -274,7 +276,8 @@ def solomon_bench(names: list[str], seconds: float, with_vroom: bool) -> None:
               f"{times[-1]:5.1f} s   {vroom_text}", flush=True)
     mean_strict = statistics.mean(strict)
     print(f"PyVRP: mean gap {mean_strict:+.2f}% (an extra vehicle's shorter distance counted as 0; plain mean "
-          f"{statistics.mean(gaps):+.2f}%), {more} of {len(names)} with more vehicles than the best known, "
+          f"{statistics.mean(gaps):+.2f}%; {statistics.mean(same) if same else float('nan'):+.2f}% on the "
+          f"{len(same)} with the best known's vehicle count), {more} of {len(names)} with more vehicles, "
           f"at most {max(times):.1f} s per instance")
     if vroom_gaps:
         print(f"VROOM x5: mean gap {statistics.mean(vroom_gaps):+.2f}%")
