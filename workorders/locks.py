@@ -1,7 +1,5 @@
 """Row locks for work that two people (or a person and a worker) may do at once."""
 
-from django.db.models import QuerySet
-
 from workorders.models import Crew, WorkOrder
 
 
@@ -9,11 +7,6 @@ def work_order_locked(pk: int) -> WorkOrder:
     """The work order, locked until the transaction ends: a second transition waits, then sees the first's
     result (so a work order is never assigned twice). Inside transaction.atomic() only."""
     return WorkOrder.objects.select_for_update(of=("self",)).select_related("service").get(pk=pk)
-
-
-def work_orders_claimable(queryset: QuerySet) -> QuerySet:
-    """Rows of a queue another worker is not holding, locked for this one (FOR UPDATE SKIP LOCKED)."""
-    return queryset.select_for_update(skip_locked=True, of=("self",))
 
 
 def crew_locked(pk: int) -> Crew | None:
