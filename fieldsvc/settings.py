@@ -228,6 +228,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workorders.tasks.work_orders_generate_task",
         "schedule": crontab(minute="*"),
     },
+    # Ready work of services marked auto_dispatch goes to the best crew on shift (SKIP LOCKED: safe
+    # next to dispatchers and to a second beat by mistake).
+    "work-orders-autodispatch": {
+        "task": "workorders.tasks.work_orders_autodispatch_task",
+        "schedule": crontab(minute="*"),
+    },
     # The one SLA sweeper: records warning and breach levels reached (each once, by a unique
     # constraint) and sends the departments' notices, again for any a lost task left unsent.
     "sla-escalate": {

@@ -412,7 +412,7 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
 # --- Catalogue ----------------------------------------------------------------------------------
 
 _SERVICE_FIELDS = ("name", "description", "keywords", "sla_hours", "informational", "snap_distance_m",
-                   "work_order_mode", "close_on_complete", "task_minutes", "task_skills")
+                   "work_order_mode", "close_on_complete", "task_minutes", "task_skills", "auto_dispatch")
 
 
 @transaction.atomic

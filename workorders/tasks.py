@@ -76,3 +76,10 @@ def sla_escalation_notify_task(*, escalation_id: int) -> str:
     from workorders.service_levels import sla_escalation_notify
 
     return sla_escalation_notify(escalation_id=escalation_id)
+
+
+@shared_task
+def work_orders_autodispatch_task() -> int:
+    from workorders.work import work_orders_autodispatch
+
+    return len(work_orders_autodispatch())

@@ -321,3 +321,30 @@ def work_order_assign(*, work_order_id: int, crew_id: int, actor=None, actor_lab
                                   note=note or f"reassigned from crew {wo.crew_id}")
         return work_order_transition(work_order_id=wo.pk, to=S.DISPATCHED, crew_id=crew_id, actor=actor,
                                      actor_label=actor_label, note=note)
+
+
+def work_orders_autodispatch(*, limit: int = 100, now: dt.datetime | None = None) -> list[tuple[int, int]]:
+    """Give ready work of auto-dispatch services to the best crew now, most urgent first; returns the
+    (work order, crew) pairs made. Each is taken with SKIP LOCKED and assigned through the same locked
+    transition a dispatcher uses, so a dispatcher acting at the same moment wins or loses cleanly.
+    Work no crew can take now stays ready (tried again next run)."""
+    from workorders.crews import crews_best_for
+
+    made: list[tuple[int, int]] = []
+    passed: set[int] = set()
+    while len(made) + len(passed) < limit:
+        with transaction.atomic():
+            wo = locks.work_order_next_ready(exclude=passed)
+            if wo is None:
+                break
+            for candidate in crews_best_for(work_order=wo, now=now):
+                try:
+                    work_order_transition(work_order_id=wo.pk, to=S.DISPATCHED, crew_id=candidate.crew.id,
+                                          actor_label=f"{SYSTEM}: automatic dispatch", at=now)
+                except TransitionRefused:
+                    continue  # the crew filled up since it was ranked: try the next
+                made.append((wo.pk, candidate.crew.id))
+                break
+            else:
+                passed.add(wo.pk)
+    return made

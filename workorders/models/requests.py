@@ -59,6 +59,8 @@ class Service(Timestamped):
     informational = models.BooleanField(default=False, help_text="an inquiry: logged, never dispatched")
     work_order_mode = models.CharField(max_length=8, choices=WorkOrderMode.choices, default=WorkOrderMode.AUTO,
                                        help_text="what a routed request of this kind becomes")
+    auto_dispatch = models.BooleanField(default=False, help_text="ready work goes to the best crew on shift "
+                                        "without waiting for a dispatcher")
     close_on_complete = models.BooleanField(default=True, help_text="completed work closes the requests at once; "
                                             "otherwise they close when a supervisor verifies it")
     task_minutes = models.PositiveIntegerField(default=30, help_text="typical time on site")
