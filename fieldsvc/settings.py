@@ -234,6 +234,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workorders.tasks.work_orders_autodispatch_task",
         "schedule": crontab(minute="*"),
     },
+    # Each morning, a day plan for every department with crews (the solver runs in the worker).
+    "day-plans-morning": {
+        "task": "workorders.tasks.day_plans_morning_task",
+        "schedule": crontab(hour=6, minute=0),
+    },
     # The one SLA sweeper: records warning and breach levels reached (each once, by a unique
     # constraint) and sends the departments' notices, again for any a lost task left unsent.
     "sla-escalate": {

@@ -161,3 +161,29 @@ def test_requests_posted_together_are_linked_by_the_worker_from_one_task(worker,
     assert sorted(links.values_list("state", "asset_id").distinct()) == [(LinkState.LINKED, lamp.pk)]
     assert messages[0] == ids[:1] and sorted(sum(messages[1:], [])) == ids[1:]  # the first at once, then held
     assert len(messages) <= 3
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_day_plan_is_solved_in_the_worker(worker, registry):
+    """The plan task through Redis to the real worker: the plan it stores is there to read."""
+    import datetime as dt
+
+    from gis.models import Department
+    from workorders.models import Crew, DayPlan, Service, WorkOrder, WorkOrderTask
+    from workorders.tasks import day_plan_make_task
+
+    lights = Department.objects.get(code="street-lighting")
+    depot = Point(*crs.storage_point(-71.1043, 42.3670), srid=crs.storage_srid())
+    Crew.objects.create(code="all-day", name="All day", department=lights, depot=depot, shift_start=dt.time(0),
+                        shift_end=dt.time(23, 59), shift_days=[1, 2, 3, 4, 5, 6, 7])
+    service = Service.objects.create(code="lamp", name="Lamp", department=lights)
+    wo = WorkOrder.objects.create(status="ready", department=lights, service=service, title="lamp",
+                                  location=Point(depot.x + 300, depot.y, srid=crs.storage_srid()))
+    WorkOrderTask.objects.create(work_order=wo, description="lamp", estimated_minutes=20)
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    version = day_plan_make_task.apply_async(kwargs={"department_id": lights.pk, "date": tomorrow, "seconds": 1},
+                                             queue=QUEUE).get(timeout=60)
+    assert version == 1
+    plan = DayPlan.objects.get(department=lights, date=tomorrow)
+    assert list(plan.stops.values_list("work_order_id", flat=True)) == [wo.pk]

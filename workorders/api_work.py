@@ -291,3 +291,64 @@ class CrewPositionApi(APIView):
         ping = crew_position_record(crew_id=crew.pk, point=Point(x, y, srid=crs.storage_srid()), at=d.get("at"),
                                     accuracy_m=d.get("accuracy_m"))
         return Response({"crew": crew.pk, "at": ping.at}, status=status.HTTP_201_CREATED)
+
+
+class CrewPlanApi(APIView):
+    """A crew's stops for a day in its department's current plan, as GeoJSON points in visiting order
+    (its members and the department's staff)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=TAGS, summary="A crew's day plan", responses={200: OpenApiTypes.OBJECT},
+                   parameters=[OpenApiParameter("date", OpenApiTypes.DATE)])
+    def get(self, request: Request, pk: int) -> Response:
+        from workorders.day_plans import crew_plan
+
+        crew = Crew.objects.filter(pk=pk).first()
+        if crew is None or not (request.user.is_superuser or permissions.on_crew(request.user, crew.pk)
+                                or permissions.roles(request.user, crew.department_id)):
+            raise NotFound("no such crew")
+        params = PlanParams(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        stops = crew_plan(crew_id=crew.pk, date=params.validated_data.get("date"))
+        points = _lonlat([s.work_order.location for s in stops])
+        return Response({"type": "FeatureCollection", "crew": crew.code,
+                         "plan": {"id": stops[0].plan_id, "version": stops[0].plan.version} if stops else None,
+                         "features": [_feature({"id": s.work_order_id, "sequence": s.sequence,
+                                                "title": s.work_order.title, "status": s.work_order.status,
+                                                "arrive_at": s.arrive_at, "start_at": s.start_at, "end_at": s.end_at},
+                                               lonlat) for s, lonlat in zip(stops, points, strict=True)]})
+
+
+class PlanParams(serializers.Serializer):
+    date = serializers.DateField(required=False)
+
+
+class PlanRequestInput(PlanParams):
+    seconds = serializers.FloatField(required=False, min_value=1, max_value=300, default=20)
+
+
+class DepartmentPlanApi(APIView):
+    """Ask for a new day plan of a department (solved in the worker); dispatchers and supervisors."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=TAGS, summary="Plan a department's day", request=PlanRequestInput,
+                   responses={202: OpenApiTypes.OBJECT})
+    def post(self, request: Request, code: str) -> Response:
+        from fieldsvc.celery import enqueue
+        from gis.models import Department
+
+        department = Department.objects.filter(code=code).first()
+        if department is None:
+            raise NotFound("no such department")
+        if not (request.user.is_superuser or permissions.roles(request.user, department.pk) & permissions.ASSIGNERS):
+            raise PermissionDenied("only dispatchers and supervisors of the department plan its day")
+        data = PlanRequestInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        day = data.validated_data.get("date")
+        if not enqueue("workorders.tasks.day_plan_make_task", department_id=department.pk,
+                       date=day.isoformat() if day else None, seconds=data.validated_data["seconds"]):
+            return Response({"detail": "the task queue is unreachable; try again shortly"},
+                            status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response({"department": code, "date": day, "status": "queued"}, status=status.HTTP_202_ACCEPTED)

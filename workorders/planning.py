@@ -20,7 +20,9 @@ import numpy as np
 import pyvrp
 from pyvrp.stop import MaxRuntime
 
-PRIZES = {3: 10 * 3600, 4: 2 * 3600}  # seconds of travel a normal / low priority stop is worth planning
+# Seconds of travel a stop is worth planning when it may be left out (urgent and high only when they
+# cannot all fit: see ``urgent_required``).
+PRIZES = {1: 1000 * 3600, 2: 100 * 3600, 3: 10 * 3600, 4: 2 * 3600}
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,12 @@ class Plan:
 
 
 def solve(stops: Sequence[Stop], vehicles: Sequence[Vehicle], *, travel_matrix, time_limit_s: float,
-          seed: int = 1, resolution_s: float = 1.0) -> Plan:
+          seed: int = 1, resolution_s: float = 1.0, urgent_required: bool = True) -> Plan:
     """Plan the stops on the vehicles. ``travel_matrix(xy_list) -> seconds`` (workorders/travel.py)
     over the places [vehicle starts and ends…, stops…]. The solver counts in integer steps of
-    ``resolution_s`` (a second for a city day; finer for unit-scale benchmark instances)."""
+    ``resolution_s`` (a second for a city day; finer for unit-scale benchmark instances). Without
+    ``urgent_required`` urgent and high work is only very costly to leave out (when it cannot all fit,
+    the plan still holds as much of it as it can)."""
     def steps(seconds: float) -> int:
         return int(round(seconds / resolution_s))
 
@@ -102,11 +106,11 @@ def solve(stops: Sequence[Stop], vehicles: Sequence[Vehicle], *, travel_matrix, 
         delivery = [1 if skill in stop.skills else 0 for skill in skills]
         if capacity_used:
             delivery.append(stop.load)
-        required = stop.priority <= 2
+        required = urgent_required and stop.priority <= 2
         model.add_client(locations[offset + n], delivery=delivery if dims else [],
                          service_duration=steps(stop.service_s), tw_early=steps(stop.window_s[0]),
                          tw_late=steps(stop.window_s[1]), required=required,
-                         prize=0 if required else steps(PRIZES.get(stop.priority, PRIZES[3])), name=str(stop.key))
+                         prize=0 if required else steps(PRIZES[stop.priority]), name=str(stop.key))
     for i, frm in enumerate(locations):
         for j, to in enumerate(locations):
             if i != j:

@@ -83,3 +83,36 @@ def work_orders_autodispatch_task() -> int:
     from workorders.work import work_orders_autodispatch
 
     return len(work_orders_autodispatch())
+
+
+@shared_task
+def day_plan_make_task(*, department_id: int, date: str | None = None, seconds: float = 20.0) -> int:
+    import datetime as dt
+
+    from workorders.day_plans import PlanSuperseded, day_plan_make
+
+    try:
+        return day_plan_make(department_id=department_id, seconds=seconds,
+                             date=dt.date.fromisoformat(date) if date else None).version
+    except PlanSuperseded:
+        return 0  # a newer plan was stored meanwhile: it stands
+
+
+@shared_task
+def day_plans_morning_task() -> int:
+    from workorders.models import Crew
+
+    departments = set(Crew.objects.filter(active=True).values_list("department_id", flat=True))
+    for department_id in departments:
+        day_plan_make_task.delay(department_id=department_id)
+    return len(departments)
+
+
+@shared_task
+def day_plan_insert_urgent_task(*, work_order_id: int) -> int:
+    from workorders.day_plans import PlanSuperseded, day_plan_insert_urgent
+
+    try:
+        return day_plan_insert_urgent(work_order_id=work_order_id).version
+    except PlanSuperseded:
+        return 0

@@ -15,4 +15,6 @@ urlpatterns = [
     path("work-orders/<int:pk>/best-crews", api_work.WorkOrderBestCrewsApi.as_view(), name="work-order-best-crews"),
     path("crews", api_work.CrewListApi.as_view(), name="crews"),
     path("crews/<int:pk>/positions", api_work.CrewPositionApi.as_view(), name="crew-positions"),
+    path("crews/<int:pk>/plan", api_work.CrewPlanApi.as_view(), name="crew-plan"),
+    path("departments/<slug:code>/day-plans", api_work.DepartmentPlanApi.as_view(), name="department-plans"),
 ]

@@ -7,16 +7,19 @@ for the requests it carries (Open311 status, status_notes, expected_datetime; fo
 
 import datetime as dt
 import logging
+from functools import partial
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.utils import timezone
 
+from fieldsvc.celery import enqueue
 from gis.spatial import queries
 from workorders import locks, sla, states
 from workorders.models import (
     CLOSED_DETAILED,
+    DayPlan,
     DetailedStatus,
     Holiday,
     LinkState,
@@ -149,6 +152,11 @@ def work_order_create(*, requests: list[ServiceRequest], actor_label: str, actor
         WorkOrderEvent.objects.create(work_order=work_order, at=now, from_status="", to_status=status,
                                       actor=actor, actor_label=actor_label, note="created")
         _attach(work_order, requests, now)
+        if priority == 1 and DayPlan.objects.filter(department_id=work_order.department_id,
+                                                    date=timezone.localdate(now)).exists():
+            # Urgent work changes today's plan at once: the nearest crews are planned again.
+            transaction.on_commit(partial(enqueue, "workorders.tasks.day_plan_insert_urgent_task",
+                                          work_order_id=work_order.pk))
     return work_order
 
 
