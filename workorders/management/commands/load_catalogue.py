@@ -1,4 +1,5 @@
-"""manage.py load_catalogue [FILE] [--rules FILE]: load or update the service catalogue and routing rules."""
+"""manage.py load_catalogue [FILE] [--rules FILE] [--field FILE]: load or update the service catalogue,
+the routing rules, and field service (work calendars, SLA policies, crews)."""
 
 from pathlib import Path
 
@@ -6,10 +7,11 @@ import yaml
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from workorders import services
+from workorders import field_setup, services
 
 DEFAULT = Path(settings.BASE_DIR) / "fixtures" / "catalogue" / "services.yaml"
 DEFAULT_RULES = Path(settings.BASE_DIR) / "fixtures" / "catalogue" / "routing_rules.yaml"
+DEFAULT_FIELD = Path(settings.BASE_DIR) / "fixtures" / "catalogue" / "field_service.yaml"
 
 
 class Command(BaseCommand):
@@ -18,8 +20,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path", nargs="?", default=str(DEFAULT))
         parser.add_argument("--rules", default=str(DEFAULT_RULES), help="routing rules YAML ('' for none)")
+        parser.add_argument("--field", default=str(DEFAULT_FIELD),
+                            help="work calendars, SLA policies and crews YAML ('' for none)")
 
-    def handle(self, *args, path, rules, **options):
+    def handle(self, *args, path, rules, field, **options):
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
             count = services.catalogue_load(data=data)
@@ -33,3 +37,10 @@ class Command(BaseCommand):
             except (OSError, yaml.YAMLError, KeyError, ValueError) as exc:
                 raise CommandError(f"cannot load the routing rules {rules}: {exc}") from exc
             self.stdout.write(f"routing rules: {count}")
+        if field:
+            try:
+                data = yaml.safe_load(Path(field).read_text(encoding="utf-8"))
+                counts = field_setup.field_service_load(data=data)
+            except (OSError, yaml.YAMLError, KeyError, ValueError, TypeError) as exc:
+                raise CommandError(f"cannot load field service {field}: {exc}") from exc
+            self.stdout.write("field service: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
