@@ -16,8 +16,9 @@ import datetime as dt
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from workorders import planning
@@ -85,10 +86,13 @@ def _stops(work_orders, day: _Day, horizon_s: float) -> list:
     return stops
 
 
-def _open_work(department_id: int, ids: set[int] | None = None):
+def _open_work(department_id: int, ids: set[int] | None = None, limit: int | None = None):
+    """Open work with a place, most urgent first (priority, then due time); at most ``limit``."""
     qs = (WorkOrder.objects.filter(department_id=department_id, status__in=PLANNABLE, location__isnull=False)
-          .prefetch_related("tasks").order_by("id"))
-    return qs.filter(pk__in=ids) if ids is not None else qs
+          .prefetch_related("tasks").order_by("priority", F("due_at").asc(nulls_last=True), "id"))
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs[:limit] if limit is not None else qs
 
 
 def _store(department_id: int, date: dt.date, day: _Day, plan: planning.Plan, *, base_version: int | None,
@@ -126,7 +130,9 @@ def day_plan_make(*, department_id: int, date: dt.date | None = None, seconds: f
     base = DayPlan.objects.filter(department_id=department_id, date=date).aggregate(v=Max("version"))["v"] or 0
     vehicles = _vehicles(department_id, date, day)
     horizon = max((v.shift_s[1] for v in vehicles), default=day.now_s + 1)
-    stops = _stops(_open_work(department_id), day, horizon)
+    # A crew does a couple of dozen jobs a day at most: the most urgent ones are offered, the rest wait.
+    limit = len(vehicles) * settings.FIELDSVC_PLAN_STOPS_PER_CREW
+    stops = _stops(_open_work(department_id, limit=limit), day, horizon)
     plan = _solve(stops, vehicles, seconds)
     return _store(department_id, date, day, plan, base_version=base, reason=reason, seconds=seconds)
 

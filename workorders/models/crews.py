@@ -43,6 +43,13 @@ class Crew(Timestamped):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        if self.last_position is None and self.depot is not None:
+            self.last_position = self.depot  # until its first ping, a crew is at its depot
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "last_position"}
+        super().save(*args, **kwargs)
+
 
 class CrewPosition(models.Model):
     """One position ping of a crew's device: the track."""
