@@ -118,7 +118,7 @@ class ServiceRequestAdmin(GISModelAdmin):
     list_filter = ("status", "detailed_status", "channel", "department", "service__group")
     search_fields = ("reference", "description", "address_string", "external_id")
     date_hierarchy = "requested_at"
-    raw_id_fields = ("duplicate_of", "district")
+    raw_id_fields = ("duplicate_of", "district", "work_order")
     readonly_fields = ("created_at", "updated_at", "token", "api_key", "idempotency_key", "payload_sha256")
     inlines = [RequestLinkInline, RequestNoteInline, FollowerInline]
     actions = [relink]
