@@ -76,6 +76,16 @@ def storage_valid_bounds() -> tuple[float, float, float, float]:
     return transformer.transform_bounds(area.west, area.south, area.east, area.north, densify_pts=51)
 
 
+@lru_cache(maxsize=8)
+def storage_area_web_mercator() -> tuple[float, float, float, float]:
+    """The storage CRS's area of use in Web Mercator metres (EPSG:3857): tiles are clipped to it before
+    their envelope is taken into the storage CRS (PROJ's numbers far outside it are not to be trusted)."""
+    area = crs_from_user_input(storage_srid()).area_of_use
+    west, south, east, north = (area.west, area.south, area.east, area.north) if area else (-180, -85, 180, 85)
+    transformer = _transformer(crs_from_user_input(WGS84), crs_from_user_input(3857))
+    return transformer.transform_bounds(west, max(south, -85.0), east, min(north, 85.0), densify_pts=21)
+
+
 def storage_crs_name() -> str:
     return crs_from_user_input(storage_srid()).name
 

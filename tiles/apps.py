@@ -1,4 +1,4 @@
-"""App config for vector tiles (filled by a later issue)."""
+"""App config for vector tiles."""
 
 from django.apps import AppConfig
 
