@@ -86,6 +86,13 @@ def storage_area_web_mercator() -> tuple[float, float, float, float]:
     return transformer.transform_bounds(west, max(south, -85.0), east, min(north, 85.0), densify_pts=21)
 
 
+@lru_cache(maxsize=8)
+def storage_area_lonlat() -> tuple[float, float, float, float]:
+    """The storage CRS's area of use as WGS84 (west, south, east, north)."""
+    area = crs_from_user_input(storage_srid()).area_of_use
+    return (area.west, area.south, area.east, area.north) if area else (-180.0, -85.0, 180.0, 85.0)
+
+
 def storage_crs_name() -> str:
     return crs_from_user_input(storage_srid()).name
 

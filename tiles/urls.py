@@ -20,5 +20,7 @@ class SignedInt:
 register_converter(SignedInt, "signed")
 app_name = "tiles"
 urlpatterns = [
+    path("style.json", views.style, name="style"),
+    path("<slug:layer>.json", views.tilejson, name="tilejson"),
     path("<slug:layer>/<signed:z>/<signed:x>/<signed:y>.mvt", views.tile, name="tile"),
 ]

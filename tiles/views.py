@@ -1,9 +1,11 @@
-"""GET /tiles/{layer}/{z}/{x}/{y}.mvt: a layer's vector tile, 204 when empty, with an ETag."""
+"""GET /tiles/{layer}/{z}/{x}/{y}.mvt (a layer's vector tile, 204 when empty, with an ETag),
+/tiles/{layer}.json (its TileJSON) and /tiles/style.json (a MapLibre style of the layers the caller sees)."""
 
 import hashlib
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from gis import crs
 from tiles import sql
 from tiles.layers import LAYERS
 
@@ -40,3 +42,52 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
 
 def _visible(request: HttpRequest) -> list[str]:
     return [name for name, layer in LAYERS.items() if not layer.staff_only or request.user.is_staff]
+
+
+def _url(request: HttpRequest, path: str) -> str:
+    return request.build_absolute_uri(path).replace("%7B", "{").replace("%7D", "}")
+
+
+def tilejson(request: HttpRequest, layer: str) -> JsonResponse:
+    found = LAYERS.get(layer)
+    if found is None or (found.staff_only and not request.user.is_staff):
+        return _error(404, "unknown_layer", f"no layer {layer!r}; layers: {', '.join(sorted(_visible(request)))}")
+    fields = {"count": "Number"} if found.cluster_below is not None else {}
+    fields |= {name: "String" for name in found.properties}
+    return JsonResponse({
+        "tilejson": "3.0.0", "name": found.name, "scheme": "xyz", "minzoom": found.minzoom,
+        "maxzoom": found.maxzoom, "bounds": list(area_lonlat()),
+        "tiles": [_url(request, f"/tiles/{found.name}/{{z}}/{{x}}/{{y}}.mvt")],
+        "vector_layers": [{"id": found.name, "fields": fields, "minzoom": found.minzoom, "maxzoom": found.maxzoom}],
+    })
+
+
+# How each layer is drawn in the combined style: MapLibre layer type and paint.
+_DRAW = {
+    "neighbourhoods": ("line", {"line-color": "#6c757d", "line-width": 1}),
+    "utility_lines": ("line", {"line-color": "#1f78b4", "line-width": 2}),
+    "utility_structures": ("circle", {"circle-color": "#1f78b4", "circle-radius": 3}),
+    "assets": ("circle", {"circle-color": "#ff7f00", "circle-radius": 3}),
+    "requests": ("circle", {"circle-color": "#e31a1c", "circle-radius": 5, "circle-stroke-color": "#fff",
+                            "circle-stroke-width": 1}),
+    "work_orders": ("circle", {"circle-color": "#6a3d9a", "circle-radius": 5}),
+    "crews": ("circle", {"circle-color": "#33a02c", "circle-radius": 7, "circle-stroke-color": "#fff",
+                         "circle-stroke-width": 2}),
+}
+
+
+def style(request: HttpRequest) -> JsonResponse:
+    """Every layer the caller may see, in drawing order (areas under lines under points), each its own
+    source (its TileJSON); no basemap: the map works offline."""
+    names = [n for n in _DRAW if n in _visible(request)]
+    west, south, east, north = area_lonlat()
+    return JsonResponse({
+        "version": 8, "name": "fieldsvc", "center": [(west + east) / 2, (south + north) / 2], "zoom": 11,
+        "sources": {n: {"type": "vector", "url": _url(request, f"/tiles/{n}.json")} for n in names},
+        "layers": [{"id": "background", "type": "background", "paint": {"background-color": "#f8f9fa"}}] + [
+            {"id": n, "type": _DRAW[n][0], "source": n, "source-layer": n, "paint": _DRAW[n][1]} for n in names],
+    })
+
+
+def area_lonlat() -> tuple[float, float, float, float]:
+    return crs.storage_area_lonlat()

@@ -120,3 +120,21 @@ def test_sql_in_the_address_reaches_no_query(client, city):
         cursor.execute("SELECT count(*) FROM registry_asset")
         assert cursor.fetchone()[0] == 3
     assert ServiceRequest.objects.count() == 1
+
+
+def test_tilejson_and_the_style_name_only_what_the_caller_may_see(client, city, admin_user):
+    meta = client.get("/tiles/assets.json").json()
+    assert meta["tilejson"] == "3.0.0" and meta["minzoom"] == 13
+    assert meta["tiles"] == ["http://testserver/tiles/assets/{z}/{x}/{y}.mvt"]
+    assert meta["vector_layers"][0]["fields"] == {"count": "Number", "id": "String", "type": "String",
+                                                  "external_id": "String", "status": "String"}
+    west, south, east, north = meta["bounds"]
+    assert west < LON < east and south < LAT < north
+    assert client.get("/tiles/crews.json").status_code == 404
+    public = client.get("/tiles/style.json").json()
+    assert public["version"] == 8 and set(public["sources"]) == {"neighbourhoods", "assets", "requests"}
+    assert public["sources"]["assets"]["url"] == "http://testserver/tiles/assets.json"
+    client.force_login(admin_user)
+    staff = client.get("/tiles/style.json").json()
+    assert {"crews", "work_orders", "utility_lines"} <= set(staff["sources"])
+    assert [layer["id"] for layer in staff["layers"]][:2] == ["background", "neighbourhoods"]
