@@ -171,6 +171,8 @@ FIELDSVC_TRAVEL_DETOUR = env.float("FIELDSVC_TRAVEL_DETOUR", default=1.4)
 FIELDSVC_TRAVEL_SPEED_KMH = env.float("FIELDSVC_TRAVEL_SPEED_KMH", default=25.0)
 # A day plan offers each crew at most this many of the most urgent open work orders (the rest wait).
 FIELDSVC_PLAN_STOPS_PER_CREW = env.int("FIELDSVC_PLAN_STOPS_PER_CREW", default=30)
+# Vector tiles stay in the shared cache this long; data changes remove the tiles they touch sooner.
+FIELDSVC_TILE_CACHE_S = env.int("FIELDSVC_TILE_CACHE_S", default=86400)
 # Such batches are linked by this many forked processes sharing the index (1: threads in this process).
 FIELDSVC_LINK_PROCESSES = env.int("FIELDSVC_LINK_PROCESSES", default=os.cpu_count() or 1)
 

@@ -22,6 +22,7 @@ class Layer:
     maxzoom: int = 22
     cluster_below: int | None = None  # points: counts on a grid below this zoom
     staff_only: bool = False
+    cached: bool = True  # False: changes with every report or ping, served live
 
 
 def _t(model) -> str:
@@ -40,12 +41,12 @@ LAYERS: dict[str, Layer] = {layer.name: layer for layer in [
     Layer("requests", _t(ServiceRequest), {"id": "t.id", "service": "s.code", "status": "t.detailed_status",
                                             "requested_at": "to_char(t.requested_at, 'YYYY-MM-DD')"},
           where="t.status = 'open' AND t.geom IS NOT NULL", joins=f"JOIN {_t(Service)} s ON s.id = t.service_id",
-          cluster_below=14),
+          cluster_below=14, cached=False),
     Layer("work_orders", _t(WorkOrder), {"id": "t.id", "status": "t.status", "priority": "t.priority",
                                           "service": "s.code"},
           geom="location", where=f"t.status NOT IN {OPEN_STATUSES} AND t.location IS NOT NULL",
           joins=f"JOIN {_t(Service)} s ON s.id = t.service_id", cluster_below=13, staff_only=True),
     Layer("crews", _t(Crew), {"id": "t.id", "code": "t.code", "name": "t.name"}, geom="last_position",
-          where="t.active AND t.last_position IS NOT NULL", staff_only=True),
+          where="t.active AND t.last_position IS NOT NULL", staff_only=True, cached=False),
     Layer("neighbourhoods", _t(District), {"id": "t.id", "name": "t.name"}, maxzoom=16),
 ]}

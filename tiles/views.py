@@ -6,6 +6,7 @@ import hashlib
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from gis import crs
+from tiles import cache as tile_cache
 from tiles import sql
 from tiles.layers import LAYERS
 
@@ -24,19 +25,24 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
     if not 0 <= z <= MAX_ZOOM or not (0 <= x < 2 ** z and 0 <= y < 2 ** z):
         return _error(400, "tile_out_of_range", f"z is 0-{MAX_ZOOM}, x and y 0-{2 ** z - 1} at z={z}"
                       if 0 <= z <= MAX_ZOOM else f"z is 0-{MAX_ZOOM}")
-    data = sql.tile(found, z, x, y) if found.minzoom <= z <= found.maxzoom else b""
+    if not found.minzoom <= z <= found.maxzoom:
+        data = b""
+    elif found.cached:
+        data = tile_cache.fetch(found.name, z, x, y, lambda: sql.tile(found, z, x, y))
+    else:
+        data = sql.tile(found, z, x, y)
     # Public layers may be cached anywhere for a minute; staff layers only by the browser.
-    cache = "private, max-age=30" if found.staff_only else "public, max-age=60"
+    cache_control = "private, max-age=30" if found.staff_only else "public, max-age=60"
     if not data:
         response = HttpResponse(status=204)
-        response["Cache-Control"] = cache
+        response["Cache-Control"] = cache_control
         return response
     etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponse(status=304)
     else:
         response = HttpResponse(data, content_type=MVT)
-    response["ETag"], response["Cache-Control"] = etag, cache
+    response["ETag"], response["Cache-Control"] = etag, cache_control
     return response
 
 

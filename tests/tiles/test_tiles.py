@@ -5,7 +5,7 @@ import math
 
 import mapbox_vector_tile
 import pytest
-from django.contrib.gis.geos import Point
+from django.contrib.gis.geos import Point, Polygon
 from django.db import connection
 
 from gis import crs
@@ -16,6 +16,14 @@ from workorders.services import RequestInput, request_create
 
 pytestmark = pytest.mark.django_db
 LON, LAT = -71.1043, 42.3670  # Cambridge City Hall
+
+
+@pytest.fixture(autouse=True)
+def fresh_tile_cache():
+    """Tiles live in the shared Redis cache: each test starts with none (its rows are new each time)."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
@@ -138,3 +146,36 @@ def test_tilejson_and_the_style_name_only_what_the_caller_may_see(client, city, 
     staff = client.get("/tiles/style.json").json()
     assert {"crews", "work_orders", "utility_lines"} <= set(staff["sources"])
     assert [layer["id"] for layer in staff["layers"]][:2] == ["background", "neighbourhoods"]
+
+
+def test_tiles_are_cached_and_a_moved_asset_drops_exactly_the_tiles_it_touches(
+        client, city, django_assert_num_queries, django_capture_on_commit_callbacks, monkeypatch):
+    from fieldsvc import celery as celery_module
+    from tiles import cache as tile_cache
+    from tiles import tasks
+
+    here = tile_of(LON, LAT, 17)
+    elsewhere = tile_of(-71.0589, 42.3601, 17)  # Boston City Hall, 4 km away
+    first = get(client, "assets", *here).content
+    assert get(client, "assets", *elsewhere).status_code == 204
+    with django_assert_num_queries(0):  # both served from the cache
+        assert get(client, "assets", *here).content == first
+        assert get(client, "assets", *elsewhere).status_code == 204
+    ran = []
+    monkeypatch.setattr(celery_module.app, "send_task", lambda name, kwargs, **options: ran.append(
+        tasks.tiles_invalidate_task(**kwargs)) if name == "tiles.tasks.tiles_invalidate_task" else None)
+    lamp = Asset.objects.get(external_id="L-0")
+    with django_capture_on_commit_callbacks(execute=True):
+        lamp.geom = Point(lamp.geom.x + 5, lamp.geom.y, srid=crs.storage_srid())
+        lamp.save()
+    assert ran and ran[0] > 0  # the tiles around the old and new place, at every zoom of the layer
+    moved = get(client, "assets", *here).content
+    assert moved != first  # recomputed: the lamp is 5 m east
+    with django_assert_num_queries(0):
+        assert get(client, "assets", *elsewhere).status_code == 204  # untouched, still cached
+    # A change over the whole registry retires the layer's tiles at once instead of listing them.
+    (x0, y0), (x1, y1) = crs.storage_point(-73.5, 41.2), crs.storage_point(-69.9, 42.9)
+    whole = bytes(Polygon.from_bbox((x0, y0, x1, y1)).wkb)
+    assert tile_cache.invalidate(["assets"], [whole]) == 0
+    with django_assert_num_queries(1):
+        get(client, "assets", *here)  # a new generation: built again
