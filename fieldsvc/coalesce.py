@@ -1,10 +1,11 @@
-"""Per-process coalescing of task sends: ids added within a short window go to the broker as one task."""
+"""Per-process coalescing of task sends: items (ids, …) added within a short window go to the broker as one task."""
 
 import atexit
 import os
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 
 class Coalescer:
@@ -16,19 +17,19 @@ class Coalescer:
     Only for work already recorded in the database: ids still held when the process dies are found
     again by the beat sweeper."""
 
-    def __init__(self, send: Callable[[list[int]], object], *, window_s: float):
+    def __init__(self, send: Callable[[list[Any]], object], *, window_s: float):
         self._send = send
         self._window_s = window_s
         self._lock = threading.Lock()
-        self._held: list[int] = []
+        self._held: list[Any] = []
         self._timer: threading.Timer | None = None
         self._last_sent = float("-inf")
         os.register_at_fork(after_in_child=self._forget)  # a forked child has no timer thread
         atexit.register(self.flush)
 
-    def add(self, pk: int) -> None:
+    def add(self, item: Any) -> None:
         with self._lock:
-            self._held.append(pk)
+            self._held.append(item)
             if self._timer is not None:
                 return  # the pending send takes it
             wait = self._last_sent + self._window_s - time.monotonic()

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from fieldsvc.celery import enqueue
+from fieldsvc.coalesce import Coalescer
 from gis.models import District
 from gis.signals import registry_changed
 from workorders.models import WorkOrder
@@ -18,6 +19,18 @@ def _send(layers: list[str], geoms_wkb: list[bytes]) -> None:
         enqueue("tiles.tasks.tiles_invalidate_task", layers=layers, wkb_hex=[g.hex() for g in geoms_wkb])
 
 
+def _send_held(items: list[tuple[str, bytes]]) -> None:
+    by_layer: dict[str, list[bytes]] = {}
+    for layer, wkb in items:
+        by_layer.setdefault(layer, []).append(wkb)
+    for layer, geoms in by_layer.items():
+        _send([layer], geoms)
+
+
+# Work orders change in bursts (generation, automatic dispatch): one task per layer per half second.
+_held = Coalescer(_send_held, window_s=0.5)
+
+
 def registry_changed_received(sender, *, geoms_wkb: list[bytes], **kwargs) -> None:
     _send(REGISTRY_LAYERS, geoms_wkb)  # already after commit
 
@@ -26,8 +39,8 @@ def saved_or_deleted(sender, instance, **kwargs) -> None:
     layer, field = _MODEL_LAYERS[sender]
     geom = getattr(instance, field)
     if geom is not None:
-        wkb = bytes(geom.wkb)
-        transaction.on_commit(lambda: _send([layer], [wkb]))
+        item = (layer, bytes(geom.wkb))
+        transaction.on_commit(lambda: _held.add(item))
 
 
 def connect() -> None:

@@ -179,3 +179,28 @@ def test_tiles_are_cached_and_a_moved_asset_drops_exactly_the_tiles_it_touches(
     assert tile_cache.invalidate(["assets"], [whole]) == 0
     with django_assert_num_queries(1):
         get(client, "assets", *here)  # a new generation: built again
+
+
+def test_a_work_order_change_drops_its_staff_tiles(client, city, admin_user, django_capture_on_commit_callbacks,
+                                                   monkeypatch):
+    from fieldsvc import celery as celery_module
+    from tiles import signals, tasks
+    from workorders.models import WorkOrder
+
+    x, y = crs.storage_point(LON, LAT)
+    wo = WorkOrder.objects.create(status="ready", department=city.department, service=city.service, title="lamp",
+                                  location=Point(x, y, srid=crs.storage_srid()))
+    client.force_login(admin_user)
+    address = tile_of(LON, LAT, 16)
+    before = mapbox_vector_tile.decode(get(client, "work_orders", *address).content)["work_orders"]["features"]
+    assert [f["properties"]["status"] for f in before] == ["ready"]
+    sent = []
+    monkeypatch.setattr(celery_module.app, "send_task", lambda name, kwargs, **options: sent.append(
+        tasks.tiles_invalidate_task(**kwargs)) if name == "tiles.tasks.tiles_invalidate_task" else None)
+    with django_capture_on_commit_callbacks(execute=True):
+        wo.status = "dispatched"
+        wo.save()  # a save announces the change (transitions save)
+    signals._held.flush()  # the coalescer's window, now
+    assert sent and sent[0] > 0
+    after = mapbox_vector_tile.decode(get(client, "work_orders", *address).content)["work_orders"]["features"]
+    assert [f["properties"]["status"] for f in after] == ["dispatched"]
