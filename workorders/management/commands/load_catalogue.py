@@ -24,23 +24,18 @@ class Command(BaseCommand):
                             help="work calendars, SLA policies and crews YAML ('' for none)")
 
     def handle(self, *args, path, rules, field, **options):
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-            count = services.catalogue_load(data=data)
-        except (OSError, yaml.YAMLError, KeyError, ValueError) as exc:
-            raise CommandError(f"cannot load the catalogue {path}: {exc}") from exc
+        count = _load(path, services.catalogue_load, "the catalogue")
         self.stdout.write(f"catalogue: {count} services")
         if rules:
-            try:
-                data = yaml.safe_load(Path(rules).read_text(encoding="utf-8"))
-                count = services.routing_rules_load(data=data)
-            except (OSError, yaml.YAMLError, KeyError, ValueError) as exc:
-                raise CommandError(f"cannot load the routing rules {rules}: {exc}") from exc
-            self.stdout.write(f"routing rules: {count}")
+            self.stdout.write(f"routing rules: {_load(rules, services.routing_rules_load, 'the routing rules')}")
         if field:
-            try:
-                data = yaml.safe_load(Path(field).read_text(encoding="utf-8"))
-                counts = field_setup.field_service_load(data=data)
-            except (OSError, yaml.YAMLError, KeyError, ValueError, TypeError) as exc:
-                raise CommandError(f"cannot load field service {field}: {exc}") from exc
+            counts = _load(field, field_setup.field_service_load, "field service")
             self.stdout.write("field service: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+
+
+def _load(path: str, loader, what: str):
+    """Read a YAML document and hand it to its loader; any failure is a CommandError naming the file."""
+    try:
+        return loader(data=yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, KeyError, ValueError, TypeError) as exc:
+        raise CommandError(f"cannot load {what} {path}: {exc}") from exc
