@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "rest_framework_gis",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "gisserver",
     "gis",
     "workorders",
     "tiles",
@@ -173,6 +174,14 @@ FIELDSVC_TRAVEL_SPEED_KMH = env.float("FIELDSVC_TRAVEL_SPEED_KMH", default=25.0)
 FIELDSVC_PLAN_STOPS_PER_CREW = env.int("FIELDSVC_PLAN_STOPS_PER_CREW", default=30)
 # Vector tiles stay in the shared cache this long; data changes remove the tiles they touch sooner.
 FIELDSVC_TILE_CACHE_S = env.int("FIELDSVC_TILE_CACHE_S", default=86400)
+# A WFS client's Basic credentials, once checked, are trusted this long (QGIS pages with many requests).
+FIELDSVC_WFS_AUTH_CACHE_S = env.int("FIELDSVC_WFS_AUTH_CACHE_S", default=300)
+# WFS (django-gisserver): GML/GeoJSON/CSV rendered by PostGIS; numberMatched counted on the first page only,
+# since a COUNT per page doubles the cost of paging through a big layer; lon/lat for "EPSG:4326" as GeoServer does.
+GISSERVER_USE_DB_RENDERING = True
+GISSERVER_COUNT_NUMBER_MATCHED = 2
+GISSERVER_FORCE_XY_EPSG_4326 = True
+GISSERVER_SUPPORTED_CRS_ONLY = True
 # Such batches are linked by this many forked processes sharing the index (1: threads in this process).
 FIELDSVC_LINK_PROCESSES = env.int("FIELDSVC_LINK_PROCESSES", default=os.cpu_count() or 1)
 

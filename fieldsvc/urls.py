@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", include("workorders.urls")),
     path("open311/v2/", include("workorders.open311.urls")),
     path("tiles/", include("tiles.urls")),
+    path("wfs/", include("gis.wfs.urls")),
     path("status", resident.status_lookup, name="status-lookup"),
     path("requests/<str:number>", resident.request_status, name="request-status"),
     path("survey/<str:token>", resident.survey, name="survey"),

@@ -12,3 +12,8 @@ class WorkordersConfig(AppConfig):
         from workorders.linking import registry_changed_received
 
         registry_changed.connect(registry_changed_received, dispatch_uid="workorders.relink")
+
+        from gis.wfs import types as wfs_types
+        from workorders.wfs_types import wfs_feature_types
+
+        wfs_types.register(wfs_feature_types)
