@@ -4,7 +4,16 @@ from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
 from django.db.models import Count
 
-from gis.models import Asset, AssetType, Department, District, ImportRun, UtilityLine, UtilityStructure
+from gis.models import (
+    Asset,
+    AssetType,
+    Department,
+    District,
+    EditRecord,
+    ImportRun,
+    UtilityLine,
+    UtilityStructure,
+)
 
 
 class MapAdmin(GISModelAdmin):
@@ -83,4 +92,24 @@ class ImportRunAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EditRecord)
+class EditRecordAdmin(admin.ModelAdmin):
+    """The audit trail of WFS-T edits: read-only."""
+
+    list_display = ("at", "username", "action", "feature_type", "object_id", "handle", "transaction_id")
+    list_filter = ("action", "feature_type", "via")
+    search_fields = ("username", "feature_type", "=object_id", "=transaction_id")
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in EditRecord._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

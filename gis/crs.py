@@ -122,3 +122,20 @@ def in_storage_area(x: float, y: float) -> bool:
     """Inside the storage CRS's area of use, where its coordinates can be trusted."""
     minx, miny, maxx, maxy = storage_valid_bounds()
     return minx <= x <= maxx and miny <= y <= maxy
+
+
+def lat_first(srid: int) -> bool:
+    """The CRS's official axis order starts with northing/latitude (EPSG:4326 does; most projected CRSs don't)."""
+    axes = crs_from_user_input(srid).axis_info
+    return bool(axes) and axes[0].direction in ("north", "south")
+
+
+def geometry_to_storage(geom: shapely.Geometry, *, srid: int, authority_order: bool) -> shapely.Geometry:
+    """A geometry given in EPSG ``srid`` moved to the storage CRS (inf coordinates where PROJ fails).
+
+    ``authority_order``: the coordinates follow the CRS's official axis order (a WFS 2.0 URN srsName:
+    lat/lon for EPSG:4326) rather than x/y (EPSG:n, and everything in WFS 1.0).
+    """
+    if authority_order and lat_first(srid):
+        geom = shapely.transform(geom, lambda coords: coords[:, ::-1])
+    return to_storage_array(np.array([geom], dtype=object), source=crs_from_user_input(srid))[0]

@@ -1,4 +1,4 @@
-"""The spatial registry: departments, asset types, assets, the utility network, districts, imports."""
+"""The spatial registry: departments, asset types, assets, the utility network, districts, imports, edits."""
 
 from django.conf import settings
 from django.contrib.gis.db import models
@@ -212,3 +212,35 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_name} ({self.status})"
+
+
+class EditAction(models.TextChoices):
+    INSERT = "insert", "Insert"
+    UPDATE = "update", "Update"
+    DELETE = "delete", "Delete"
+
+
+class EditRecord(models.Model):
+    """One feature changed by an editor (WFS-T): who, when, in which transaction, and the values before/after."""
+
+    at = models.DateTimeField(db_default=Now())
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    username = models.CharField(max_length=150, help_text="kept when the account is deleted")
+    via = models.CharField(max_length=20, default="wfs-t")
+    transaction_id = models.UUIDField(help_text="the edits of one transaction share it")
+    handle = models.CharField(max_length=200, blank=True, help_text="the client's handle for the action")
+    action = models.CharField(max_length=6, choices=EditAction.choices)
+    feature_type = models.CharField(max_length=100)
+    object_id = models.BigIntegerField()
+    before = models.JSONField(null=True, blank=True, help_text="values and geometry (EWKT) before the change")
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["feature_type", "object_id"], name="edit_record_feature_idx"),
+            models.Index(fields=["-at"], name="edit_record_at_idx"),
+        ]
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.feature_type}.{self.object_id} by {self.username}"

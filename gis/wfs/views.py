@@ -1,11 +1,17 @@
-"""The WFS endpoint at /wfs/: django-gisserver's WFSView with our feature types and Basic authentication."""
+"""The WFS endpoint at /wfs/: django-gisserver's WFSView with our feature types, Basic authentication and
+WFS-T (Transaction) for the GIS-editor role."""
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.views.decorators.csrf import csrf_exempt
 from gisserver.exceptions import OWSException
 from gisserver.features import ServiceDescription
+from gisserver.operations.base import Parameter, WFSOperation
 from gisserver.views import WFSView
 
-from gis.wfs import types
+from gis import editing
+from gis.wfs import transaction, types
 from gis.wfs.auth import BadCredentials, basic_user
 
 
@@ -16,28 +22,76 @@ class NotAuthenticated(OWSException):
     code = "OperationProcessingFailed"
 
 
+class TransactionOperation(WFSOperation):
+    """Listed in the capabilities of users who may edit (QGIS turns editing on when it sees it); the POST
+    itself is handled by RegistryWfsApi.transaction, since django-gisserver has no Transaction parser."""
+
+    def get_parameters(self):
+        formats = ["application/gml+xml; version=3.2", "text/xml; subtype=gml/3.1.1", "text/xml; subtype=gml/2.1.2"]
+        return [Parameter("inputFormat", allowed_values=formats), Parameter("releaseAction", allowed_values=["ALL"])]
+
+
 class RegistryWfsApi(WFSView):
     xml_namespace = types.XML_NAMESPACE
     xml_namespace_aliases = {types.XML_PREFIX: types.XML_NAMESPACE}
     service_description = ServiceDescription(
         title="fieldsvc city assets and field service",
         abstract="City assets by type, underground utilities, neighbourhoods, public service requests and "
-                 "(for staff) work orders. Coordinates are stored in a projected metre CRS.",
+                 "(for staff) work orders. Coordinates are stored in a projected metre CRS. GIS editors may "
+                 "insert, update and delete assets and utility features (WFS-T).",
         keywords=["311", "assets", "utilities", "service requests", "work orders"],
         provider_name="fieldsvc",
     )
     index_template_name = "gisserver/index.html"
 
+    @csrf_exempt  # GIS clients POST XML without a CSRF token; transactions check it themselves (below)
     def dispatch(self, request, *args, **kwargs):
         try:
             user = basic_user(request)
         except BadCredentials as exc:
-            response: HttpResponse = NotAuthenticated(str(exc), locator="Authorization").as_response()
-            response["WWW-Authenticate"] = 'Basic realm="fieldsvc WFS", charset="UTF-8"'
-            return response
+            return self.challenge(str(exc))
+        self.basic_authenticated = user is not None
         if user is not None:
             request.user = user
+        if editing.user_may_edit_any(request.user):
+            self.accept_operations = {"WFS": {**WFSView.accept_operations["WFS"], "Transaction": TransactionOperation}}
+            self.wfs_service_constraints = {**WFSView.wfs_service_constraints, "ImplementsTransactionalWFS": True}
         return super().dispatch(request, *args, **kwargs)
+
+    def challenge(self, message: str) -> HttpResponse:
+        response = NotAuthenticated(message, locator="Authorization").as_response()
+        response["WWW-Authenticate"] = 'Basic realm="fieldsvc WFS", charset="UTF-8"'
+        return response
 
     def get_feature_types(self):
         return types.feature_types_for(self.request)
+
+    def post(self, request, *args, **kwargs):
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            return OWSException("the request body is too large", code="OperationProcessingFailed",
+                                status_code=413).as_response()
+        if transaction.is_transaction(body):
+            return self.transaction(body)
+        return super().post(request, *args, **kwargs)
+
+    def transaction(self, body: bytes) -> HttpResponse:
+        user = self.request.user
+        if not user.is_authenticated:
+            return self.challenge("sign in as a GIS editor to edit (HTTP Basic)")
+        if not self.basic_authenticated:  # a browser session: another site could post this form, so CSRF applies
+            refused = CsrfViewMiddleware(lambda request: None).process_view(self.request, None, (), {})
+            if refused is not None:
+                return OWSException("a transaction in a browser session needs a CSRF token; GIS clients use "
+                                    "HTTP Basic", code="OperationProcessingFailed", status_code=403).as_response()
+        try:
+            targets = editing.edit_targets(asset_type_name=types.asset_type_name)
+            parsed = transaction.parse_transaction(body, targets=targets)
+            result = editing.feature_edits_apply(user=user, edits=parsed.edits)
+        except editing.EditRejected as exc:
+            status = 403 if isinstance(exc, editing.EditForbidden) else 400
+            text = str(exc)
+            locator = exc.locator[:len(text) - 1][:100] or None
+            return OWSException(text, code=exc.code, locator=locator, status_code=status).as_response()
+        return HttpResponse(transaction.response(parsed, result), content_type="text/xml; charset=utf-8")
