@@ -93,6 +93,22 @@ def edit_targets(*, asset_type_name) -> dict[str, EditTarget]:
     return targets
 
 
+GIS_EDITORS = "GIS editors"
+
+
+def gis_editors_group():
+    """The GIS-editor role: a group that may add, change and delete assets and utility features.
+    Made by migration 0004; this puts it back if it was removed (a flushed database)."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, _ = Group.objects.get_or_create(name=GIS_EDITORS)
+    models = [m._meta.model_name for m in (Asset, UtilityLine, UtilityStructure)]
+    group.permissions.add(*Permission.objects.filter(
+        content_type__app_label="registry",
+        codename__in=[f"{verb}_{model}" for model in models for verb in ("add", "change", "delete", "view")]))
+    return group
+
+
 def may_edit(user, target: EditTarget, action: str) -> bool:
     verb = {EditAction.INSERT: "add", EditAction.UPDATE: "change", EditAction.DELETE: "delete"}[action]
     return user.is_active and user.has_perm(f"registry.{verb}_{target.model._meta.model_name}")

@@ -25,6 +25,8 @@ FES = "http://www.opengis.net/fes/2.0"
 GML_NAMESPACES = ("http://www.opengis.net/gml", "http://www.opengis.net/gml/3.2")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
 _EPSG = re.compile(r"(?:EPSG:|epsg\.xml#|crs:EPSG:[\d.]*:|/def/crs/EPSG/[\d.]+/)(\d+)$", re.IGNORECASE)
+_COORDINATE_ELEMENTS = frozenset({"coordinates", "pos", "posList", "X", "Y", "Z"})
+_NUMBERS = re.compile(r"\s*[-+0-9.eE]+(?:[\s,]+[-+0-9.eE]+)*\s*")
 _ID_ELEMENTS = {"FeatureId": "fid", "ResourceId": "rid", "GmlObjectId": None}
 
 
@@ -185,6 +187,11 @@ def _geometry(element, default_srs: str | None, authority_urns: bool, locator: s
     if element is None:
         raise EditRejected("a geometry property without a GML geometry", locator=locator)
     srs_name = element.get("srsName") or default_srs
+    for part in element.iter():
+        if _local(part.tag) in _COORDINATE_ELEMENTS and not _NUMBERS.fullmatch(part.text or ""):
+            # OGR reads "not numbers" as (0, 0); say what is wrong instead
+            raise EditRejected(f"unreadable GML geometry: {_local(part.tag)} {(part.text or '')[:40]!r} "
+                               "holds something other than numbers", locator=locator)
     try:
         ogr = OGRGeometry.from_gml(etree.tostring(element).decode())
         geom = shapely.from_wkb(bytes(ogr.wkb))
