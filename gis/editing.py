@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import shapely
 from django.contrib.gis.geos import GEOSGeometry
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import Model, ProtectedError
 
 from gis import crs
@@ -133,7 +134,7 @@ def feature_edits_apply(*, user, edits: list[Edit]) -> EditResult:
         with transaction.atomic():
             for edit in edits:
                 _apply(edit, user=user, result=result)
-    except IntegrityError as exc:  # a unique key or check the row-by-row checks could not see coming
+    except (IntegrityError, DataError) as exc:  # a key, check or range the checks above could not see coming
         raise EditRejected(f"the database refused the edit: {str(exc).splitlines()[0]}",
                            code="OperationProcessingFailed") from exc
     return result
@@ -201,8 +202,14 @@ def _converted(edit: Edit, *, inserting: bool) -> dict[str, Any]:
             value = convert_value(FieldRule(target=name, source=name), field_type, raw, {})
         except ValueRejected as exc:
             raise EditRejected(f"{target.feature_type}: {name}: {exc}", locator=edit.handle or name) from exc
+        model_field = target.model._meta.get_field(name)
+        if value is not None:
+            try:  # the column's range and length (psycopg would wrap an over-large int silently)
+                model_field.run_validators(value)
+            except ValidationError as exc:
+                raise EditRejected(f"{target.feature_type}: {name}: {' '.join(exc.messages)}",
+                                   locator=edit.handle or name) from exc
         if value is None:
-            model_field = target.model._meta.get_field(name)
             if not model_field.null:
                 if name in ("status", "external_id", "kind", "structure_type") and not inserting:
                     raise EditRejected(f"{target.feature_type}: {name} cannot be empty", locator=edit.handle or name)
@@ -257,7 +264,7 @@ def _save(row: Model, edit: Edit) -> None:
     try:
         with transaction.atomic():  # a savepoint: the error below is ours to report, not a broken transaction
             row.save()
-    except IntegrityError as exc:
+    except (IntegrityError, DataError) as exc:
         raise EditRejected(f"{target.feature_type}: the database refused the feature "
                            f"({str(exc).splitlines()[0]})", locator=edit.handle or target.feature_type) from exc
 

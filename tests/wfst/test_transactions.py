@@ -150,6 +150,12 @@ def test_a_bad_geometry_rejects_the_whole_transaction_and_writes_nothing(client,
      "feature type 'neighbourhood' cannot be edited"),
     ("utility_structure", '<gml:Point srsName="{srs}"><gml:coordinates>{x},{y}</gml:coordinates></gml:Point>',
      {"kind": "storm"}, "structure_type is required"),
+    ("utility_structure", '<gml:Point srsName="{srs}"><gml:coordinates>{x},{y}</gml:coordinates></gml:Point>',
+     {"kind": "storm", "structure_type": "manhole", "depth_m": "1e400"}, "is not a finite number"),
+    ("utility_line", '<gml:LineString srsName="{srs}"><gml:coordinates>{x},{y} {x2},{y}</gml:coordinates>'
+     "</gml:LineString>", {"kind": "water", "diameter_mm": "99999999999"}, "less than or equal to 2147483647"),
+    ("asset_streetlight", '<gml:Point srsName="{srs}"><gml:coordinates>{x},{y}</gml:coordinates></gml:Point>',
+     {"external_id": "x" * 121}, "at most 120 characters"),
 ])
 def test_bad_features_get_an_exception_report_and_nothing_is_written(client, as_editor, feature, geometry, props,
                                                                     message):
