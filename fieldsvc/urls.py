@@ -4,10 +4,11 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from fieldsvc import resident, views
+from fieldsvc import maps, resident, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("map/", maps.map_page, name="map"),
     path("health", views.health, name="health"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -16,6 +16,7 @@ HTTP_HOST=${FIELDSVC_HTTP_HOST:-127.0.0.1}
 HTTP_PORT=${FIELDSVC_HTTP_PORT:-8000}
 PG_BIN=/usr/lib/postgresql/15/bin
 APT_PACKAGES=(postgresql-15-postgis-3 postgresql-client-15 gdal-bin redis-server python3-venv python3-dev build-essential)
+APT_PACKAGES+=(nodejs npm chromium)  # MapLibre from npm for the map page; chromium: its test (headless)
 
 say() { printf '\033[1m[fieldsvc]\033[0m %s\n' "$*"; }
 die() { printf '[fieldsvc] error: %s\n' "$*" >&2; exit 1; }
@@ -38,6 +39,9 @@ install_system() {
     local keep=(); for p in "${missing[@]}"; do case $p in python3-venv|python3-dev|build-essential) ;; *) keep+=("$p");; esac; done
     missing=("${keep[@]}")
   fi
+  # A node/npm already on PATH will do (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
+  local keep=(); for p in "${missing[@]}"; do case $p in nodejs) command -v node >/dev/null && continue;; npm) command -v npm >/dev/null && continue;; esac; keep+=("$p"); done
+  missing=("${keep[@]}")
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" = 0 ] || die "missing Debian packages: ${missing[*]} (run as root, or install them)"
   say "installing Debian packages: ${missing[*]}"
@@ -64,7 +68,24 @@ install_python() {
   echo "$want" > "$stamp"
 }
 
-install() { install_system; install_python; }
+install_node() {  # npm packages, then MapLibre GL JS into the static files (served by us: no CDN, works offline)
+  local stamp="$ROOT/node_modules/.fieldsvc-installed"; mkdir -p "$STACK"
+  local want; want=$(sha256sum "$ROOT/package-lock.json" | cut -c1-16)
+  if ! { [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; }; then
+    say "installing npm packages into node_modules"
+    (cd "$ROOT" && npm ci --no-audit --no-fund) >"$STACK/npm.log" 2>&1 || { cat "$STACK/npm.log" >&2; die "npm ci failed"; }
+    echo "$want" > "$stamp"
+  fi
+  local dist="$ROOT/node_modules/maplibre-gl" vendor="$ROOT/fieldsvc/static/fieldsvc/vendor/maplibre-gl"
+  mkdir -p "$vendor"
+  # MapLibre 6 is ES modules only and finds its worker beside itself; copied when changed (collectstatic then
+  # leaves the rest alone). Before collectstatic in 'demo'; tests' live server reads app static dirs directly.
+  for f in "$dist/dist/maplibre-gl.mjs" "$dist/dist/maplibre-gl-worker.mjs" "$dist/dist/maplibre-gl.css" "$dist/LICENSE.txt"; do
+    cmp -s "$f" "$vendor/${f##*/}" || cp "$f" "$vendor/"
+  done
+}
+
+install() { install_system; install_python; install_node; }
 
 # The postgres account must be able to reach .stack/pgdata: grant traverse (x) on parents that lack it.
 grant_traverse() {
@@ -213,6 +234,7 @@ demo() {
 
   fieldsvc is running (Ctrl-C or 'make stop' to stop):
     web        http://$HTTP_HOST:$HTTP_PORT/
+    map        http://$HTTP_HOST:$HTTP_PORT/map/   (the vector tile layers)
     admin      http://$HTTP_HOST:$HTTP_PORT/admin/   (user: admin, password in .stack/admin.password)
     health     http://$HTTP_HOST:$HTTP_PORT/health
     api        http://$HTTP_HOST:$HTTP_PORT/api/
