@@ -17,6 +17,7 @@ HTTP_PORT=${FIELDSVC_HTTP_PORT:-8000}
 PG_BIN=/usr/lib/postgresql/15/bin
 APT_PACKAGES=(postgresql-15-postgis-3 postgresql-client-15 gdal-bin redis-server python3-venv python3-dev build-essential)
 APT_PACKAGES+=(nodejs npm chromium)  # MapLibre from npm for the map page; chromium: its test (headless)
+APT_PACKAGES+=(python3-qgis qgis-providers)  # QGIS 3.22 (headless PyQGIS): the WFS/WFS-T tests drive it as GIS staff do
 
 say() { printf '\033[1m[fieldsvc]\033[0m %s\n' "$*"; }
 die() { printf '[fieldsvc] error: %s\n' "$*" >&2; exit 1; }
