@@ -1,5 +1,5 @@
 # fieldsvc: the two set-up commands are `make demo` and `make test` (see README.md).
-.PHONY: demo test stop status up install lint bench bench-import bench-intake bench-linking bench-dispatch
+.PHONY: demo test stop status up install lint bench bench-import bench-intake bench-linking bench-dispatch bench-wfs
 
 demo:  ## install, start PostGIS + Redis, migrate, load fixtures, run web + worker + beat
 	@scripts/stack.sh demo
@@ -22,7 +22,7 @@ install:  ## Debian packages + .venv only
 lint:
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
 
-bench: bench-import bench-intake bench-linking bench-dispatch  ## all benchmarks (about 13 minutes)
+bench: bench-import bench-intake bench-linking bench-dispatch bench-wfs  ## all benchmarks (about 15 minutes)
 
 bench-import:  ## 1M points: fieldsvc's importer against ogr2ogr
 	@scripts/stack.sh up && .venv/bin/python bench/import_bench.py
@@ -35,3 +35,6 @@ bench-linking:  ## ~1M assets, ~100k utilities, 100k reports: naive ORM, intake 
 
 bench-dispatch:  ## best crew now among 5,000 crews: PostGIS KNN vs brute force vs an rtree
 	@scripts/stack.sh up && .venv/bin/python bench/dispatch_bench.py
+
+bench-wfs:  ## WFS GetFeature of 100k points / lines as GeoJSON vs ogr2ogr from PostGIS; worker RSS at 10k vs 100k
+	@scripts/stack.sh up && .venv/bin/python bench/wfs_bench.py

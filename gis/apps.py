@@ -12,3 +12,6 @@ class GisConfig(AppConfig):
 
     def ready(self):
         from gis import signals  # noqa: F401  (registers the registry-change receivers)
+        from gis.wfs.output import resolve_output_format_settings
+
+        resolve_output_format_settings()
