@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest
 from gisserver.crs import CRS, CRS84, WEB_MERCATOR, WGS84
-from gisserver.features import FeatureType
+from gisserver.features import FeatureField, FeatureType
+from gisserver.types import XsdTypes
 
 from gis import crs
 from gis.models import Asset, AssetType, District, UtilityLine, UtilityStructure
@@ -16,9 +17,14 @@ from gis.models import Asset, AssetType, District, UtilityLine, UtilityStructure
 XML_NAMESPACE = "http://fieldsvc.org/wfs"
 XML_PREFIX = "fieldsvc"
 
-ASSET_FIELDS = ["id", "external_id", "status", "condition", "install_date", "created_at", "updated_at", "geom"]
+ASSET_FIELDS = ["id", "external_id", "status", "condition", "install_date", "created_at", "updated_at"]
+# Assets share one geometry column of any type; each asset type says which it holds, so clients (GDAL,
+# QGIS) know the layer's geometry type from DescribeFeatureType without reading features first. Lines
+# stay gml:GeometryPropertyType: GML 3.2 has no LineStringPropertyType, and GDAL turns every feature
+# of a gml:CurvePropertyType layer into a CompoundCurve, which most tools (GEOS, shapefiles) cannot read.
+ASSET_GEOMETRY_TYPES = {"point": XsdTypes.gmlPointPropertyType}
 UTILITY_LINE_FIELDS = ["id", "external_id", "kind", "line_type", "material", "diameter_mm", "depth_m",
-                       "install_year", "owner", "status", "updated_at", "geom"]
+                       "install_year", "owner", "status", "updated_at"]
 UTILITY_STRUCTURE_FIELDS = ["id", "external_id", "kind", "structure_type", "depth_m", "owner", "status",
                             "updated_at", "geom"]
 NEIGHBOURHOOD_FIELDS = ["id", "external_id", "name", "city", "population", "geom"]
@@ -43,6 +49,22 @@ def output_crs() -> list[CRS]:
     return [WGS84, CRS84, WEB_MERCATOR]
 
 
+class TypedGeometryField(FeatureField):
+    """A geometry field whose XSD type is given rather than read from the model field."""
+
+    def __init__(self, name: str, xsd_type, **kwargs):
+        super().__init__(name, **kwargs)
+        self.fixed_xsd_type = xsd_type
+
+    def _get_xsd_type(self):
+        return self.fixed_xsd_type
+
+
+def asset_fields(geometry_kind: str) -> list:
+    xsd_type = ASSET_GEOMETRY_TYPES.get(geometry_kind, XsdTypes.gmlGeometryPropertyType)
+    return [*ASSET_FIELDS, TypedGeometryField("geom", xsd_type)]
+
+
 def asset_type_name(code: str) -> str:
     """``streetlight`` -> ``asset_streetlight``; hyphens become underscores so GDAL/QGIS layer names stay plain."""
     return "asset_" + code.replace("-", "_")
@@ -59,13 +81,13 @@ def registry_feature_types(request: HttpRequest) -> list[FeatureType]:
         feature_type(Asset.objects.filter(asset_type_id=kind.id).order_by("id"),
                      name=asset_type_name(kind.code), title=kind.name,
                      abstract=kind.description or f"{kind.name} ({kind.get_geometry_kind_display()})",
-                     fields=ASSET_FIELDS)
+                     fields=asset_fields(kind.geometry_kind))
         for kind in AssetType.objects.order_by("code")
     ]
     types += [
         feature_type(UtilityLine.objects.order_by("id"), name="utility_line", title="Utility lines",
                      abstract="Underground segments: mains, laterals, services, culverts.",
-                     fields=UTILITY_LINE_FIELDS),
+                     fields=[*UTILITY_LINE_FIELDS, TypedGeometryField("geom", XsdTypes.gmlGeometryPropertyType)]),
         feature_type(UtilityStructure.objects.order_by("id"), name="utility_structure", title="Utility structures",
                      abstract="Manholes, valves, catch basins, inlets and outfalls.",
                      fields=UTILITY_STRUCTURE_FIELDS),

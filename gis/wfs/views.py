@@ -5,14 +5,16 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
-from gisserver.exceptions import OWSException
+from gisserver.exceptions import InvalidParameterValue, OWSException
 from gisserver.features import ServiceDescription
 from gisserver.operations.base import Parameter, WFSOperation
 from gisserver.views import WFSView
 
 from gis import editing
-from gis.wfs import transaction, types
+from gis.wfs import compat, transaction, types  # noqa: F401  (compat: GDAL's BBOX without srsName)
 from gis.wfs.auth import BadCredentials, basic_user
+
+PG_BIGINT_MAX = 2**63 - 1
 
 
 class NotAuthenticated(OWSException):
@@ -41,6 +43,7 @@ class RegistryWfsApi(WFSView):
                  "insert, update and delete assets and utility features (WFS-T).",
         keywords=["311", "assets", "utilities", "service requests", "work orders"],
         provider_name="fieldsvc",
+        contact_person="fieldsvc GIS team",  # OWS 1.1 requires a ServiceContact
     )
     index_template_name = "gisserver/index.html"
 
@@ -62,6 +65,28 @@ class RegistryWfsApi(WFSView):
         response = NotAuthenticated(message, locator="Authorization").as_response()
         response["WWW-Authenticate"] = 'Basic realm="fieldsvc WFS", charset="UTF-8"'
         return response
+
+    def get(self, request, *args, **kwargs):
+        result_type = next((v for k, v in request.GET.items() if k.upper() == "RESULTTYPE"), None)
+        if result_type is not None and result_type.lower() not in ("results", "hits"):
+            raise InvalidParameterValue(f"resultType must be results or hits, not {result_type[:40]!r}",
+                                        locator="resultType")
+        return super().get(request, *args, **kwargs)
+
+    def call_operation(self, wfs_operation_cls):
+        # django-gisserver passes these to SQL unchecked: a negative or huge number would be a 500.
+        count, start = getattr(self.ows_request, "count", None), getattr(self.ows_request, "startIndex", 0) or 0
+        if count is not None and not 0 <= count <= PG_BIGINT_MAX:
+            raise InvalidParameterValue(f"COUNT must be a whole number from 0 to {PG_BIGINT_MAX}", locator="count")
+        if not 0 <= start <= PG_BIGINT_MAX:
+            raise InvalidParameterValue(f"STARTINDEX must be a whole number from 0 to {PG_BIGINT_MAX}",
+                                        locator="startIndex")
+        return super().call_operation(wfs_operation_cls)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, AttributeError) and str(exc).startswith("Unknown unit type"):  # fes:Distance uom
+            exc = InvalidParameterValue(f"{exc}: use m, km, ft, mi…", locator="uom")
+        return super().handle_exception(exc)
 
     def get_feature_types(self):
         return types.feature_types_for(self.request)

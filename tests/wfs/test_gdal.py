@@ -116,10 +116,16 @@ def test_where_goes_to_the_server_as_an_fes_filter(source, city, wfs_log):
     assert "<PropertyIsGreaterThan><ValueReference>condition</ValueReference><Literal>51</Literal>" in filters[-1]
 
 
-def test_spat_keeps_the_features_in_the_box(source, city):
+def test_spat_goes_to_the_server_as_a_bbox(source, city, wfs_log):
     x, y = city.lamps[0].geom.coords  # a box around L-0 and L-1 (20 m east), in the layer's CRS (metres)
     found = geojson(source, "asset_streetlight", "-spat", str(x - 5), str(y - 5), str(x + 25), str(y + 5))
     assert ids(found) == ["L-0", "L-1"]
+    sx, sy = city.structure.geom.coords
+    found = geojson(source, "utility_structure", "-spat", str(sx - 5), str(sy - 5), str(sx + 5), str(sy + 5))
+    assert len(found["features"]) == 1
+    boxes = [q["FILTER"] for q in wfs_log if q.get("REQUEST") == "GetFeature" and "<BBOX>" in q.get("FILTER", "")]
+    assert {"asset_streetlight", "utility_structure"} <= {
+        q["TYPENAMES"].rpartition(":")[2] for q in wfs_log if "<BBOX>" in q.get("FILTER", "")}, boxes
 
 
 def test_paging_brings_every_feature_exactly_once(source, city, wfs_log):

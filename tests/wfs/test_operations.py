@@ -204,6 +204,13 @@ BAD_REQUESTS = [
     ({"REQUEST": "GetPropertyValue", "TYPENAMES": "asset_streetlight", "VALUEREFERENCE": "nothing"}, None, None),
     ({"REQUEST": "GetFeature"}, None, None),  # no type at all
     ({"VERSION": "9.9.9"}, None, None),
+    ({"TYPENAMES": "asset_streetlight", "COUNT": "-3"}, "InvalidParameterValue", "count"),
+    ({"TYPENAMES": "asset_streetlight", "STARTINDEX": "99999999999999999999"}, "InvalidParameterValue", "startIndex"),
+    ({"TYPENAMES": "asset_streetlight", "RESULTTYPE": "everything"}, "InvalidParameterValue", "resultType"),
+    ({"TYPENAMES": "asset_streetlight", "FILTER": f"<fes:Filter {FES}><fes:DWithin><fes:ValueReference>geom"
+      "</fes:ValueReference><gml:Point xmlns:gml='http://www.opengis.net/gml/3.2' srsName='EPSG:26986'><gml:pos>"
+      "1 2</gml:pos></gml:Point><fes:Distance uom='parsec'>3</fes:Distance></fes:DWithin></fes:Filter>"},
+     "InvalidParameterValue", "uom"),
 ]
 
 
