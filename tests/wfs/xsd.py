@@ -40,7 +40,9 @@ class OfflineResolver(etree.Resolver):
                 path = folder / url[len(prefix):]
                 if not path.is_file():
                     raise LookupError(f"schema {url} is not among the local copies ({path})")
-                return self.resolve_filename(str(path), context)
+                # Served under its URL, so its relative includes come back here by URL too: a schema reached
+                # both ways (WFS 1.0's GML 2) must be one document to libxml2, not two.
+                return self.resolve_string(path.read_bytes(), context, base_url=url)
         if url.startswith(("http://", "https://", "ftp://")):
             raise LookupError(f"refusing to fetch {url}: validation is offline")
         return None  # a local file path: libxml2 reads it

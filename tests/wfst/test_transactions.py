@@ -12,6 +12,7 @@ from lxml import etree
 
 from gis import crs, editing
 from gis.models import Asset, AssetType, EditRecord, UtilityLine, UtilityStructure
+from tests.wfs import xsd
 from workorders import cached, linking, services
 from workorders.models import RequestLink
 from workorders.services import RequestInput, request_create
@@ -21,6 +22,15 @@ X, Y = crs.storage_point(-71.1043, 42.3670)  # Cambridge City Hall
 WFS1 = "http://www.opengis.net/wfs"
 OGC = "http://www.opengis.net/ogc"
 OWS = "http://www.opengis.net/ows/1.1"
+
+
+def valid_wfs_10(xml: bytes) -> None:
+    """The WFS 1.0.0 TransactionResponse schema (and Filter 1.0, GML 2.1.2), from the local copies."""
+    wrapper = (b'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="http://fieldsvc.test/w">'
+               b'<xs:import namespace="http://www.opengis.net/wfs" '
+               b'schemaLocation="http://schemas.opengis.net/wfs/1.0.0/WFS-transaction.xsd"/></xs:schema>')
+    schema = xsd.compile_schema(wrapper, base_url="http://fieldsvc.test/wfs10.xsd")
+    assert schema.validate(etree.fromstring(xml)), schema.error_log
 
 
 def qgis_body(name: str, **values) -> bytes:
@@ -77,6 +87,7 @@ def test_qgis_round_trip_insert_update_delete_with_audit(client, as_editor, edit
     body = qgis_body("insert").replace(b"232500,901500", f"{X},{Y}".encode())
     response = post(client, body, as_editor)
     assert response.status_code == 200, response.content
+    valid_wfs_10(response.content)
     root = etree.fromstring(response.content)
     assert root.find(f"{{{WFS1}}}TransactionResult/{{{WFS1}}}Status/{{{WFS1}}}SUCCESS") is not None
     fid = root.find(f"{{{WFS1}}}InsertResult/{{{OGC}}}FeatureId").get("fid")
@@ -93,7 +104,9 @@ def test_qgis_round_trip_insert_update_delete_with_audit(client, as_editor, edit
     assert post(client, moved, as_editor).status_code == 200
     lamp.refresh_from_db()
     assert lamp.geom.coords == pytest.approx((X + 10, Y + 10))
-    assert post(client, qgis_body("delete", fid=lamp.pk), as_editor).status_code == 200
+    deleted = post(client, qgis_body("delete", fid=lamp.pk), as_editor)
+    assert deleted.status_code == 200
+    valid_wfs_10(deleted.content)
     assert not Asset.objects.filter(pk=lamp.pk).exists()
 
     trail = list(EditRecord.objects.filter(object_id=lamp.pk).order_by("id"))
@@ -119,6 +132,7 @@ def test_a_bad_geometry_rejects_the_whole_transaction_and_writes_nothing(client,
       </fieldsvc:geom></fieldsvc:asset_road_segment></Insert></Transaction>""".encode()
     response = post(client, body, as_editor)
     assert response.status_code == 400
+    xsd.assert_valid(response.content)  # an OWS 1.1 ExceptionReport
     code, text = exception(response)
     assert code == "InvalidParameterValue" and "invalid geometry" in text and "Too few points" in text
     assert etree.fromstring(response.content).find(f"{{{OWS}}}Exception").get("locator") == "the bad one"
@@ -223,7 +237,7 @@ def test_wfs_20_transaction_with_resource_ids_and_lat_lon_urn(client, as_editor)
     response = post(client, body, as_editor)
     assert response.status_code == 200, response.content
     wfs2, fes = "http://www.opengis.net/wfs/2.0", "http://www.opengis.net/fes/2.0"
-    root = etree.fromstring(response.content)
+    root = xsd.assert_valid(response.content)
     summary = root.find(f"{{{wfs2}}}TransactionSummary")
     assert (summary.findtext(f"{{{wfs2}}}totalInserted"), summary.findtext(f"{{{wfs2}}}totalUpdated")) == ("1", "1")
     feature = root.find(f"{{{wfs2}}}InsertResults/{{{wfs2}}}Feature")
