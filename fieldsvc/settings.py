@@ -174,6 +174,8 @@ FIELDSVC_TRAVEL_SPEED_KMH = env.float("FIELDSVC_TRAVEL_SPEED_KMH", default=25.0)
 FIELDSVC_PLAN_STOPS_PER_CREW = env.int("FIELDSVC_PLAN_STOPS_PER_CREW", default=30)
 # Vector tiles stay in the shared cache this long; data changes remove the tiles they touch sooner.
 FIELDSVC_TILE_CACHE_S = env.int("FIELDSVC_TILE_CACHE_S", default=86400)
+# Cached tiles of public layers answered before Django (tiles/fastpath.py); off: every tile through Django.
+FIELDSVC_TILE_FAST_PATH = env.bool("FIELDSVC_TILE_FAST_PATH", default=True)
 # A WFS client's Basic credentials, once checked, are trusted this long (QGIS pages with many requests).
 FIELDSVC_WFS_AUTH_CACHE_S = env.int("FIELDSVC_WFS_AUTH_CACHE_S", default=300)
 # WFS (django-gisserver): GML/GeoJSON/CSV rendered by PostGIS; numberMatched counted on the first page only,

@@ -16,7 +16,7 @@ class Layer:
     table: str
     properties: dict[str, str]  # property name -> SQL expression over the table (alias t)
     where: str = "true"  # fixed SQL over t: no user input ever goes here
-    joins: str = ""  # fixed joins, e.g. to name a type by its code
+    joins: str = ""  # fixed joins that name things (a type by its code), never filter: counts skip them
     geom: str = "geom"
     minzoom: int = 0
     maxzoom: int = 22

@@ -1,8 +1,6 @@
 """GET /tiles/{layer}/{z}/{x}/{y}.mvt (a layer's vector tile, 204 when empty, with an ETag),
 /tiles/{layer}.json (its TileJSON) and /tiles/style.json (a MapLibre style of the layers the caller sees)."""
 
-import hashlib
-
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from gis import crs
@@ -26,24 +24,31 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
         return _error(400, "tile_out_of_range", f"z is 0-{MAX_ZOOM}, x and y 0-{2 ** z - 1} at z={z}"
                       if 0 <= z <= MAX_ZOOM else f"z is 0-{MAX_ZOOM}")
     if not found.minzoom <= z <= found.maxzoom:
-        data = b""
+        data, etag = b"", ""
     elif found.cached:
-        data = tile_cache.fetch(found.name, z, x, y, lambda: sql.tile(found, z, x, y))
+        data, etag = tile_cache.fetch(found.name, z, x, y, lambda: sql.tile(found, z, x, y))
     else:
         data = sql.tile(found, z, x, y)
-    # Public layers may be cached anywhere for a minute; staff layers only by the browser.
-    cache_control = "private, max-age=30" if found.staff_only else "public, max-age=60"
-    if not data:
-        response = HttpResponse(status=204)
-        response["Cache-Control"] = cache_control
-        return response
-    etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
-    if request.headers.get("If-None-Match") == etag:
-        response = HttpResponse(status=304)
-    else:
-        response = HttpResponse(data, content_type=MVT)
-    response["ETag"], response["Cache-Control"] = etag, cache_control
+        etag = tile_cache.etag_of(data)
+    status, headers, body = answer(data, etag, request.headers.get("If-None-Match"), staff_only=found.staff_only)
+    response = HttpResponse(body, status=status)
+    del response["Content-Type"]  # set below for a tile only (not on 204 or 304)
+    for name, value in headers:
+        response[name] = value
     return response
+
+
+def answer(data: bytes, etag: str, if_none_match: str | None, *, staff_only: bool) -> tuple[
+        int, list[tuple[str, str]], bytes]:
+    """Status, headers and body for a tile (empty: 204). Shared with the cached-tile fast path
+    (tiles/fastpath.py), so both answer alike."""
+    # Public layers may be cached anywhere for a minute; staff layers only by the browser.
+    cache_control = ("Cache-Control", "private, max-age=30" if staff_only else "public, max-age=60")
+    if not data:
+        return 204, [cache_control], b""
+    if if_none_match == etag:
+        return 304, [("ETag", etag), cache_control], b""
+    return 200, [("Content-Type", MVT), ("ETag", etag), cache_control], data
 
 
 def _visible(request: HttpRequest) -> list[str]:
