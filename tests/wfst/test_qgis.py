@@ -40,6 +40,6 @@ def test_qgis_reads_and_edits_a_layer(live_server, registry):
     assert new.condition == 40 and new.geom.coords == pytest.approx((x + 6, y + 8))
     assert not Asset.objects.filter(external_id="DEL-ME").exists()
     assert not seen["bad_committed"] and not Asset.objects.filter(external_id="NULL-ISLAND").exists()
-    assert not seen["wrong_password_valid"]
+    assert not seen["wrong_password_valid"] and seen["right_password_valid"]
     trail = EditRecord.objects.filter(username="clerk")
     assert sorted(trail.values_list("action", flat=True)) == ["delete", "insert", "update", "update"]
