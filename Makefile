@@ -1,5 +1,5 @@
 # fieldsvc: the two set-up commands are `make demo` and `make test` (see README.md).
-.PHONY: demo test stop status up install lint bench bench-import bench-intake bench-linking bench-dispatch bench-wfs
+.PHONY: demo test stop status up install lint bench bench-import bench-intake bench-linking bench-dispatch bench-tiles bench-wfs
 
 demo:  ## install, start PostGIS + Redis, migrate, load fixtures, run web + worker + beat
 	@scripts/stack.sh demo
@@ -22,7 +22,7 @@ install:  ## Debian packages + .venv only
 lint:
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
 
-bench: bench-import bench-intake bench-linking bench-dispatch bench-wfs  ## all benchmarks (about 15 minutes)
+bench: bench-import bench-intake bench-linking bench-dispatch bench-wfs bench-tiles  ## all benchmarks (about 22 minutes)
 
 bench-import:  ## 1M points: fieldsvc's importer against ogr2ogr
 	@scripts/stack.sh up && .venv/bin/python bench/import_bench.py
@@ -38,3 +38,6 @@ bench-dispatch:  ## best crew now among 5,000 crews: PostGIS KNN vs brute force 
 
 bench-wfs:  ## WFS GetFeature of 100k points / lines as GeoJSON vs ogr2ogr from PostGIS; worker RSS at 10k vs 100k
 	@scripts/stack.sh up && .venv/bin/python bench/wfs_bench.py
+
+bench-tiles:  ## dense z14 tiles vs bare ST_AsMVT, z<=12 clusters, cached tiles/s under wrk (apt-installs wrk if missing)
+	@scripts/stack.sh up && .venv/bin/python bench/tiles_bench.py

@@ -262,6 +262,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workorders.tasks.work_orders_autodispatch_task",
         "schedule": crontab(minute="*"),
     },
+    # Low-zoom tiles read cell counts that triggers append to (tiles/summary.py); folding the appended
+    # changes each minute keeps what a tile reads small.
+    "tiles-summary-fold": {
+        "task": "tiles.tasks.tiles_summary_fold_task",
+        "schedule": crontab(minute="*"),
+    },
     # Each morning, a day plan for every department with crews (the solver runs in the worker).
     "day-plans-morning": {
         "task": "workorders.tasks.day_plans_morning_task",
