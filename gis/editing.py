@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from django.contrib.gis.geos import GEOSGeometry
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, transaction
 from django.db.models import Model, ProtectedError
@@ -245,8 +245,6 @@ def _checked_geometry(edit: Edit) -> GEOSGeometry:
     stored = GEOSGeometry(memoryview(shapely.to_wkb(geom)), srid=crs.storage_srid())
     model_field = target.model._meta.get_field("geom")
     if model_field.geom_type == "MULTIPOLYGON" and stored.geom_type == "Polygon":
-        from django.contrib.gis.geos import MultiPolygon
-
         stored = MultiPolygon(stored, srid=stored.srid)
     return stored
 
