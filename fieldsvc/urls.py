@@ -4,11 +4,12 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from fieldsvc import maps, resident, views
+from fieldsvc import console, maps, resident, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("map/", maps.map_page, name="map"),
+    path("console/", console.console_page, name="console"),
     path("health", views.health, name="health"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

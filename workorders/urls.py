@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from workorders import api, api_work
+from workorders import api, api_console, api_work
 
 app_name = "workorders"
 urlpatterns = [
@@ -16,5 +16,7 @@ urlpatterns = [
     path("crews", api_work.CrewListApi.as_view(), name="crews"),
     path("crews/<int:pk>/positions", api_work.CrewPositionApi.as_view(), name="crew-positions"),
     path("crews/<int:pk>/plan", api_work.CrewPlanApi.as_view(), name="crew-plan"),
+    path("console/queue", api_console.ConsoleQueueApi.as_view(), name="console-queue"),
+    path("console/requests/<int:pk>", api_console.ConsoleRequestDetailApi.as_view(), name="console-request"),
     path("departments/<slug:code>/day-plans", api_work.DepartmentPlanApi.as_view(), name="department-plans"),
 ]

@@ -3,13 +3,14 @@
 import datetime as dt
 
 from django.contrib.gis.geos import Polygon
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from gis import crs
 from gis.spatial import queries
 from workorders import states
-from workorders.models import Crew, ServiceRequest, WorkOrder, WorkOrderEvent
+from workorders.models import Crew, RequestNote, ServiceRequest, WorkOrder, WorkOrderEvent
+from workorders.models import WorkOrderStatus as S
 
 
 def storage_box(bbox: tuple[float, float, float, float]) -> Polygon:
@@ -60,3 +61,34 @@ def crews_list(*, departments: set[int] | None, department_codes: list[str] | No
     if department_codes:
         qs = qs.filter(department__code__in=department_codes)
     return qs.order_by("code")
+
+
+# Waiting for a dispatcher: open work no crew holds (assigned work that runs late is queued as overdue).
+UNASSIGNED = (S.NEW, S.TRIAGED, S.READY, S.REOPENED, S.ON_HOLD)
+
+
+def work_orders_list_queue(*, departments: set[int] | None, department_codes: list[str] | None = None,
+                           service_codes: list[str] | None = None, now: dt.datetime | None = None,
+                           limit: int = 200) -> list[WorkOrder]:
+    """The dispatcher's queue: open work with no crew, and open work past its due time, soonest breach first
+    (work without an SLA last). Reads work_order_open_idx (department, status, due_at; open work only)."""
+    now = now or timezone.now()
+    qs = (WorkOrder.objects.select_related("department", "service", "crew")
+          .exclude(status__in=list(states.DONE))
+          .filter(Q(crew__isnull=True, status__in=UNASSIGNED) | Q(due_at__lt=now)))
+    if departments is not None:
+        qs = qs.filter(department_id__in=departments)
+    if department_codes:
+        qs = qs.filter(department__code__in=department_codes)
+    if service_codes:
+        qs = qs.filter(service__code__in=service_codes)
+    return list(qs.order_by(F("due_at").asc(nulls_last=True), "priority", "id")[:limit])
+
+
+def request_detail_staff(pk: int) -> ServiceRequest | None:
+    """One request in full for staff: texts, photos, link (asset, utilities, routing), history, work order."""
+    return (ServiceRequest.objects.select_related("service", "department", "district", "work_order",
+                                                  "link__asset__asset_type", "link__department", "link__rule",
+                                                  "link__reclassified_from", "duplicate_of")
+            .prefetch_related(Prefetch("notes", queryset=RequestNote.objects.order_by("created_at", "id")), "media")
+            .filter(pk=pk).first())
