@@ -4,17 +4,19 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from fieldsvc import console, maps, resident, views
+from fieldsvc import console, maps, resident, stats, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("map/", maps.map_page, name="map"),
     path("console/", console.console_page, name="console"),
+    path("stats/", stats.stats_page, name="stats"),
     path("health", views.health, name="health"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/stats/", include("workorders.urls_stats")),
     path("api/", include("gis.urls")),
     path("api/", include("workorders.urls")),
     path("open311/v2/", include("workorders.open311.urls")),

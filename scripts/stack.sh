@@ -77,12 +77,21 @@ install_node() {  # npm packages, then MapLibre GL JS into the static files (ser
     (cd "$ROOT" && npm ci --no-audit --no-fund) >"$STACK/npm.log" 2>&1 || { cat "$STACK/npm.log" >&2; die "npm ci failed"; }
     echo "$want" > "$stamp"
   fi
-  local dist="$ROOT/node_modules/maplibre-gl" vendor="$ROOT/fieldsvc/static/fieldsvc/vendor/maplibre-gl"
-  mkdir -p "$vendor"
-  # MapLibre 6 is ES modules only and finds its worker beside itself; copied when changed (collectstatic then
+  local modules="$ROOT/node_modules"
+  # MapLibre 6 is ES modules only and finds its worker beside itself; Chart.js (the statistics page) is one
+  # UMD file with its colour helper inside, so neither needs a bundler. Copied when changed (collectstatic then
   # leaves the rest alone). Before collectstatic in 'demo'; tests' live server reads app static dirs directly.
-  for f in "$dist/dist/maplibre-gl.mjs" "$dist/dist/maplibre-gl-worker.mjs" "$dist/dist/maplibre-gl.css" "$dist/LICENSE.txt"; do
-    cmp -s "$f" "$vendor/${f##*/}" || cp "$f" "$vendor/"
+  vendor_copy maplibre-gl "$modules/maplibre-gl/dist/maplibre-gl.mjs" "$modules/maplibre-gl/dist/maplibre-gl-worker.mjs" \
+    "$modules/maplibre-gl/dist/maplibre-gl.css" "$modules/maplibre-gl/LICENSE.txt"
+  vendor_copy chart.js "$modules/chart.js/dist/chart.umd.min.js" "$modules/chart.js/LICENSE.md"
+}
+
+vendor_copy() {  # vendor_copy <folder> <file>...: into fieldsvc/static/fieldsvc/vendor/<folder>/, when changed
+  local dir="$ROOT/fieldsvc/static/fieldsvc/vendor/$1"; shift
+  mkdir -p "$dir"
+  for f in "$@"; do
+    [ -f "$f" ] || die "$f is missing: run 'npm ci' (scripts/stack.sh install)"
+    cmp -s "$f" "$dir/${f##*/}" || cp "$f" "$dir/"
   done
 }
 
