@@ -11,8 +11,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from gis.models import Department
-from workorders import permissions
-from workorders.models import DetailedStatus, Service, WorkOrderStatus
+from workorders import permissions, states
+from workorders.models import DetailedStatus, HoldReason, Resolution, Service, WorkOrderStatus
 
 
 @require_GET
@@ -30,5 +30,8 @@ def console_page(request: HttpRequest) -> HttpResponse:
                      for s in services.order_by("name")],
         "workOrderStatuses": [{"code": c, "name": n} for c, n in WorkOrderStatus.choices],
         "requestStatuses": [{"code": c, "name": n} for c, n in DetailedStatus.choices],
+        "allowed": {status: sorted(after) for status, after in states.ALLOWED.items()},
+        "holdReasons": [{"code": c, "name": n} for c, n in HoldReason.choices],
+        "resolutions": [{"code": c, "name": n} for c, n in Resolution.choices],
     }
     return render(request, "fieldsvc/console.html", {"options": options})

@@ -58,7 +58,7 @@ class ConsoleQueueApi(APIView):
              "department": wo.department.code, "service": wo.service.code, "service_name": wo.service.name,
              "crew": wo.crew.code if wo.crew_id else None, "due_at": wo.due_at,
              "breach_in_s": _breach(wo.due_at, now), "overdue": wo.due_at is not None and wo.due_at < now,
-             "version": wo.version, "lonlat": lonlat}
+             "created_at": wo.created_at, "version": wo.version, "lonlat": lonlat}
             for wo, lonlat in zip(rows, points, strict=True)]})
 
 

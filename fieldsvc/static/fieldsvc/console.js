@@ -1,0 +1,450 @@
+// The dispatcher console (/console/): the city's open work on a map (the vector tiles the caller may see),
+// layer toggles, filters applied to the map (MapLibre filter expressions on tile properties) and to the queue,
+// a queue of unassigned and overdue work (soonest SLA breach first), a detail panel for a clicked feature with
+// the dispatcher's actions, and live updates by short polling.
+// MapLibre GL JS comes from our static files (the import map in fieldsvc/console.html). Tests read
+// window.fieldsvcConsole.
+import * as maplibregl from "maplibre-gl";
+
+const POLL_MS = 5000;
+const LIVE_LAYERS = ["requests", "crews"]; // served live: fresh tiles on every poll
+const options = JSON.parse(document.getElementById("console-options").textContent);
+const container = document.getElementById("map");
+const queueList = document.getElementById("queue");
+const detail = document.getElementById("detail");
+const errorBox = document.getElementById("map-errors");
+const form = document.getElementById("filters");
+const errors = [];
+const consoleState = { errors, polls: 0, queue: [], selected: null, filters: {}, plan: null };
+window.fieldsvcConsole = consoleState;
+
+// --- Plumbing ---------------------------------------------------------------------------------------------
+
+function showError(message) {
+  errors.push(message);
+  errorBox.hidden = false;
+  errorBox.textContent = errors.slice(-5).join("\n");
+}
+
+async function api(url, { method = "GET", body } = {}) {
+  const response = await fetch(url, {
+    method, credentials: "same-origin",
+    headers: body === undefined ? {} : { "Content-Type": "application/json", "X-CSRFToken": container.dataset.csrf },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = response.status === 204 ? {} : await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const reason = data.detail || data.code || Object.entries(data).map(([k, v]) => `${k}: ${v}`).join("; ");
+    throw new Error(reason || `HTTP ${response.status}`);
+  }
+  return data;
+}
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === "class") node.className = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (value !== undefined && value !== null && value !== false) node.setAttribute(name, value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined && child !== false) node.append(child); // text, never HTML
+  }
+  return node;
+}
+
+const label = (code) => (code ? String(code).replaceAll("_", " ").replaceAll("-", " ") : "");
+const when = (iso) => (iso ? new Date(iso).toLocaleString([], { dateStyle: "short", timeStyle: "short" }) : "—");
+
+function duration(seconds) {
+  const s = Math.abs(seconds);
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  return d ? `${d} d ${h} h` : h ? `${h} h ${m} min` : `${m} min`;
+}
+
+function slaText(breachInS) {
+  if (breachInS === null || breachInS === undefined) return el("span", {}, "no SLA");
+  if (breachInS < 0) return el("span", { class: "late" }, `overdue by ${duration(breachInS)}`);
+  return el("span", { class: breachInS < 4 * 3600 ? "soon" : "" }, `breaches in ${duration(breachInS)}`);
+}
+
+// --- Map layers and filters --------------------------------------------------------------------------------
+
+const STATUS_COLOURS = ["match", ["get", "status"], "new", "#d63384", "triaged", "#e35d6a", "ready", "#fd7e14",
+  "reopened", "#dc3545", "on_hold", "#adb5bd", "scheduled", "#0dcaf0", "dispatched", "#0d6efd",
+  "en_route", "#6610f2", "in_progress", "#198754", "#6c757d"];
+const COUNTED = ["has", "count"];
+const SIZED_BY_COUNT = ["interpolate", ["linear"], ["coalesce", ["get", "count"], 1], 1, 6, 50, 14, 500, 22];
+
+// How the console draws its layers (the style's own paint otherwise): work orders by status and priority.
+const PAINT = {
+  work_orders: {
+    "circle-color": ["case", COUNTED, "#6a3d9a", STATUS_COLOURS],
+    "circle-radius": ["case", COUNTED, SIZED_BY_COUNT, ["match", ["get", "priority"], 1, 10, 2, 8, 3, 6, 5]],
+    "circle-stroke-color": "#fff", "circle-stroke-width": 1.5, "circle-opacity": 0.9,
+  },
+  // A ring, so a request stays visible around the work order carrying it.
+  requests: {
+    "circle-color": ["case", COUNTED, "#e31a1c", "rgba(227, 26, 28, 0.15)"],
+    "circle-radius": ["case", COUNTED, SIZED_BY_COUNT, 11],
+    "circle-stroke-color": "#e31a1c", "circle-stroke-width": 2,
+  },
+};
+
+function filterFor(layer, f, nowS) {
+  const parts = [];
+  const dated = { requests: "requested_at", work_orders: "created_at" }[layer];
+  if (f.department && ["requests", "work_orders", "crews"].includes(layer)) {
+    parts.push(["==", ["get", "department"], f.department]);
+  }
+  if (layer === "crews") return parts.length ? ["all", ...parts] : null;
+  if (!["requests", "work_orders"].includes(layer)) return null;
+  if (f.service) parts.push(["==", ["get", "service"], f.service]);
+  const [kind, status] = (f.status || ":").split(":");
+  if (status && kind === (layer === "requests" ? "sr" : "wo")) parts.push(["==", ["get", "status"], status]);
+  if (f.overdue) parts.push(["has", "due_at"], ["<", ["get", "due_at"], nowS]);
+  if (f.from) parts.push([">=", ["get", dated], f.from]);
+  if (f.to) parts.push(["<=", ["get", dated], f.to]);
+  // Counted groups carry no properties: while a filter is set they are hidden, not shown unfiltered.
+  return parts.length ? ["all", ["!", COUNTED], ...parts] : null;
+}
+
+function applyFilters(map) {
+  const f = consoleState.filters;
+  const nowS = Math.floor(Date.now() / 1000);
+  for (const layer of map.getStyle().layers) {
+    if (layer.type === "background" || !map.getSource(layer.source) || layer.source === "plan") continue;
+    map.setFilter(layer.id, filterFor(layer.id, f, nowS));
+  }
+}
+
+function readFilters() {
+  const data = new FormData(form);
+  consoleState.filters = {
+    department: data.get("department"), service: data.get("service"), status: data.get("status"),
+    overdue: data.get("overdue") === "on", from: data.get("from"), to: data.get("to"),
+  };
+}
+
+function fillFilterOptions() {
+  const department = document.getElementById("filter-department");
+  for (const d of options.departments) department.append(el("option", { value: d.code }, d.name));
+  const service = document.getElementById("filter-service");
+  for (const s of options.services) service.append(el("option", { value: s.code }, s.name));
+  const status = document.getElementById("filter-status");
+  status.append(el("optgroup", { label: "Work orders" },
+    options.workOrderStatuses.map((s) => el("option", { value: `wo:${s.code}` }, s.name))));
+  status.append(el("optgroup", { label: "Requests" },
+    options.requestStatuses.map((s) => el("option", { value: `sr:${s.code}` }, s.name))));
+}
+
+function buildLayerList(map) {
+  const list = document.getElementById("layers");
+  for (const layer of map.getStyle().layers) {
+    if (layer.type === "background" || layer.source === "plan") continue;
+    const toggle = el("input", { type: "checkbox", name: `layer-${layer.id}` });
+    toggle.checked = true;
+    toggle.addEventListener("change", () => {
+      map.setLayoutProperty(layer.id, "visibility", toggle.checked ? "visible" : "none");
+    });
+    const paint = map.getPaintProperty(layer.id, `${layer.type}-color`);
+    const swatch = el("span", { class: "swatch" });
+    const stroke = layer.type === "circle" ? map.getPaintProperty(layer.id, "circle-stroke-color") : null;
+    swatch.style.background = typeof paint === "string" ? paint : layer.id === "requests" ? stroke : "#6a3d9a";
+    const item = el("li", { "data-layer": layer.id }, el("label", {}, toggle, swatch, label(layer.id)));
+    if (layer.id === "work_orders") { // colour by status, size by priority (P1 largest)
+      const pairs = STATUS_COLOURS.slice(2, -1);
+      const keys = [];
+      for (let n = 0; n < pairs.length; n += 2) {
+        const dot = el("i", { class: "swatch" });
+        dot.style.background = pairs[n + 1];
+        keys.push(el("span", {}, dot, label(pairs[n])));
+      }
+      item.append(el("div", { class: "legend-status" }, keys, el("span", {}, "larger: higher priority")));
+    }
+    list.append(item);
+  }
+}
+
+// Fresh tiles for the live layers (and, after a change, the work orders), without a reload.
+function refreshTiles(map, layers) {
+  for (const name of layers) {
+    const source = map.getSource(name);
+    if (!source?.tiles) continue;
+    const base = source.tiles[0].split("?")[0];
+    source.setTiles([`${base}?v=${Date.now()}`]);
+  }
+}
+
+// --- Queue ------------------------------------------------------------------------------------------------
+
+function queueMatches(item, f) {
+  const [kind, status] = (f.status || ":").split(":");
+  if (kind === "wo" && status && item.status !== status) return false;
+  if (f.overdue && !item.overdue) return false;
+  const created = item.created_at?.slice(0, 10);
+  if (f.from && created < f.from) return false;
+  if (f.to && created > f.to) return false;
+  return true;
+}
+
+async function refreshQueue() {
+  const f = consoleState.filters;
+  const params = new URLSearchParams();
+  if (f.department) params.set("department", f.department);
+  if (f.service) params.set("service", f.service);
+  const data = await api(`${container.dataset.queueUrl}?${params}`);
+  const before = consoleState.queue.map((i) => `${i.id}:${i.version}`).join();
+  consoleState.queue = data.items.filter((item) => queueMatches(item, f));
+  document.getElementById("queue-count").textContent = `(${consoleState.queue.length})`;
+  queueList.replaceChildren(...consoleState.queue.map((item) => el("li", {
+    tabindex: 0, "data-id": item.id, onclick: () => openWorkOrder(item.id, item.lonlat),
+    onkeydown: (event) => event.key === "Enter" && openWorkOrder(item.id, item.lonlat),
+  }, el("div", { class: "title" }, `WO-${item.id} ${item.title}`),
+  el("div", { class: "meta" }, slaText(item.breach_in_s), ` · ${label(item.status)} · P${item.priority} · `,
+    item.department, item.crew ? ` · crew ${item.crew}` : ""))));
+  return before !== consoleState.queue.map((i) => `${i.id}:${i.version}`).join();
+}
+
+// --- Detail and actions -----------------------------------------------------------------------------------
+
+function message(text, isError = false) {
+  const box = document.getElementById("message");
+  if (!box) return;
+  box.textContent = text;
+  box.className = isError ? "error" : "";
+}
+
+function facts(pairs) {
+  return el("dl", {}, pairs.filter(([, v]) => v !== null && v !== undefined && v !== "")
+    .flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+}
+
+function requestSection(r) {
+  const link = r.link || {};
+  const utilities = (link.utilities || []).map((u) => el("li", {},
+    [label(u.kind), u.type || u.line_type || u.structure_type, u.external_id, u.material,
+      u.diameter_mm ? `${u.diameter_mm} mm` : "", u.distance_m !== undefined ? `${Number(u.distance_m).toFixed(1)} m`
+        : ""].filter(Boolean).join(" · ")));
+  return el("section", { class: "request", "data-request": r.id },
+    el("h2", {}, `Request ${r.reference}: ${r.service_name}`),
+    r.description ? el("p", { class: "description" }, r.description) : null,
+    r.photos.map((url) => el("img", { src: url, alt: `photo of request ${r.reference}` })),
+    facts([["Status", label(r.detailed_status)], ["SLA", slaText(r.breach_in_s)], ["Due", when(r.expected_at)],
+      ["Reported", when(r.requested_at)], ["Address", r.address], ["Area", r.district],
+      ["Department", r.department_name], ["Duplicate of", r.duplicate_of],
+      ["Asset", link.asset ? `${link.asset.type} ${link.asset.external_id} (${Number(link.asset_distance_m)
+        .toFixed(1)} m)` : null]]),
+    link.explanation ? el("p", { class: "explanation" }, link.explanation) : null,
+    utilities.length ? [el("h2", {}, "Utilities beneath"), el("ul", { class: "utilities" }, utilities)] : null,
+    el("h2", {}, "History"),
+    el("ol", { class: "history" }, r.history.map((n) => el("li", {}, `${when(n.at)} ${label(n.status)}`,
+      n.note ? ` — ${n.note}` : "", n.by ? ` (${n.by})` : ""))));
+}
+
+function transitionForm(wo) {
+  const next = options.allowed[wo.status] || [];
+  if (!next.length) return null;
+  const to = el("select", { name: "to", "aria-label": "New status" },
+    el("option", { value: "" }, "move to…"), next.map((s) => el("option", { value: s }, label(s))));
+  const hold = el("select", { name: "hold_reason", "aria-label": "Hold reason" },
+    el("option", { value: "" }, "hold reason…"), options.holdReasons.map((h) => el("option", { value: h.code }, h.name)));
+  const resolution = el("select", { name: "resolution", "aria-label": "Resolution" },
+    el("option", { value: "" }, "resolution…"), options.resolutions.map((x) => el("option", { value: x.code }, x.name)));
+  const note = el("input", { name: "note", placeholder: "note", "aria-label": "Note" });
+  const go = el("button", { type: "button", id: "transition-button", onclick: async () => {
+    if (!to.value) return message("Choose the new status first.", true);
+    const body = { to: to.value, note: note.value, version: wo.version };
+    if (hold.value) body.hold_reason = hold.value;
+    if (resolution.value) body.resolution = resolution.value;
+    await act(wo.id, () => api(`/api/work-orders/${wo.id}/transition`, { method: "POST", body }),
+      `Work order ${wo.id} is now ${label(to.value)}.`);
+  } }, "Move");
+  return el("div", { class: "actions" }, to, hold, resolution, note, go);
+}
+
+async function assignForm(wo) {
+  const box = el("div", { class: "actions", id: "assign" }, "Finding crews…");
+  const [best, all] = await Promise.all([
+    api(`/api/work-orders/${wo.id}/best-crews`).catch(() => ({ crews: [] })),
+    api(`/api/crews?department=${encodeURIComponent(wo.department)}`).catch(() => ({ features: [] })),
+  ]);
+  const ranked = new Set(best.crews.map((c) => c.id));
+  const select = el("select", { name: "crew", "aria-label": "Crew" },
+    best.crews.map((c, n) => el("option", { value: c.id }, `${n === 0 ? "★ suggested: " : ""}${c.code} — `
+      + `${c.travel_min} min away, ${c.load}/${c.max_load} jobs`)),
+    all.features.filter((c) => !ranked.has(c.id)).map((c) => el("option", { value: c.id },
+      `${c.properties.code} (not available now)`)));
+  if (!select.options.length) {
+    box.replaceChildren("No crew of the department.");
+    return box;
+  }
+  const go = el("button", { type: "button", id: "assign-button", onclick: async () => {
+    await act(wo.id, () => api(`/api/work-orders/${wo.id}/assign`, {
+      method: "POST", body: { crew: Number(select.value), version: wo.version },
+    }), `Work order ${wo.id} assigned to ${select.selectedOptions[0].textContent.replace("★ suggested: ", "")
+      .split(" — ")[0]}.`);
+  } }, "Assign");
+  box.replaceChildren(el("label", { class: "assign" }, "Assign to", select), go);
+  return box;
+}
+
+async function act(workOrderId, call, done) {
+  try {
+    await call();
+    await openWorkOrder(workOrderId);
+    message(done);
+    refreshTiles(consoleState.map, ["work_orders", "requests"]);
+    await refreshQueue();
+  } catch (error) {
+    message(error.message, true);
+  }
+}
+
+function show(...children) {
+  detail.hidden = false;
+  detail.replaceChildren(el("button", { type: "button", class: "close", onclick: () => {
+    detail.hidden = true;
+    consoleState.selected = null;
+  } }, "Close"), el("p", { id: "message", role: "status" }), ...children);
+}
+
+async function openWorkOrder(id, lonlat) {
+  if (lonlat) consoleState.map.easeTo({ center: lonlat, zoom: Math.max(consoleState.map.getZoom(), 16) });
+  const feature = await api(`/api/work-orders/${id}`);
+  const wo = feature.properties;
+  consoleState.selected = { kind: "work_order", id, status: wo.status, crew: wo.crew };
+  const requests = await Promise.all(wo.requests.map((r) => api(`/api/console/requests/${r.id}`).catch(() => null)));
+  const section = el("section", { class: "work-order", "data-work-order": wo.id, "data-status": wo.status },
+    el("h2", {}, `WO-${wo.id} ${wo.title}`),
+    facts([["Status", label(wo.status)], ["Priority", `P${wo.priority}`], ["Department", wo.department],
+      ["Service", wo.service], ["Crew", wo.crew], ["Due", when(wo.due_at)],
+      ["SLA", wo.due_at ? slaText((new Date(wo.due_at) - Date.now()) / 1000) : slaText(null)],
+      ["SLA clock", wo.sla_hours ? `${wo.sla_hours} h (${wo.sla_clock})` : null],
+      ["Hold", wo.hold_reason], ["Resolution", wo.resolution]]),
+    transitionForm(wo),
+    el("h2", {}, "Tasks"),
+    el("ol", {}, wo.tasks.map((t) => el("li", {}, `${t.description} (${t.status}, ${t.estimated_minutes} min)`))),
+    el("h2", {}, "Work order history"),
+    el("ol", { class: "history" }, wo.history.map((e) => el("li", {}, `${when(e.at)} ${label(e.from) || "∅"} → `
+      + `${label(e.to)} (${e.by})`, e.note ? ` — ${e.note}` : ""))));
+  show(section);
+  if (!["completed", "closed", "cancelled", "in_progress"].includes(wo.status)) {
+    section.insertBefore(await assignForm(wo), section.querySelector(".actions") || section.children[2]);
+  }
+  detail.append(...requests.filter(Boolean).map(requestSection));
+}
+
+async function openRequest(id) {
+  const r = await api(`/api/console/requests/${id}`);
+  if (r.work_order) {
+    await openWorkOrder(r.work_order.id);
+    return;
+  }
+  consoleState.selected = { kind: "request", id };
+  show(requestSection(r));
+}
+
+async function openCrew(properties, lngLat) {
+  consoleState.selected = { kind: "crew", id: properties.id };
+  const planButton = el("button", { type: "button", id: "plan-button", onclick: () => drawPlan(properties, lngLat) },
+    "Show today's route");
+  const replan = el("button", { type: "button", id: "replan-button", onclick: async () => {
+    try {
+      await api(`/api/departments/${properties.department}/day-plans`, { method: "POST", body: {} });
+      message("A new day plan is being made; show the route again in a moment.");
+    } catch (error) {
+      message(error.message, true);
+    }
+  } }, "Re-plan the department's day");
+  show(el("section", { class: "crew" }, el("h2", {}, `Crew ${properties.code}`),
+    facts([["Name", properties.name], ["Department", properties.department]]),
+    el("div", { class: "actions" }, planButton, replan), el("ol", { id: "plan-stops" })));
+}
+
+async function drawPlan(crew, lngLat) {
+  try {
+    const plan = await api(`/api/crews/${crew.id}/plan`);
+    const stops = plan.features.filter((f) => f.geometry);
+    const line = [[lngLat.lng, lngLat.lat], ...stops.map((f) => f.geometry.coordinates)];
+    consoleState.plan = { crew: crew.id, stops: stops.length };
+    consoleState.map.getSource("plan").setData({ type: "FeatureCollection", features: [
+      { type: "Feature", properties: {}, geometry: { type: "LineString", coordinates: line } }, ...stops] });
+    document.getElementById("plan-stops").replaceChildren(...plan.features.map((f) => el("li", {},
+      `${when(f.properties.arrive_at)} WO-${f.properties.id} ${f.properties.title} (${label(f.properties.status)})`)));
+    message(stops.length ? `${stops.length} stops, plan version ${plan.plan.version}.` : "No plan for today yet.");
+  } catch (error) {
+    message(error.message, true);
+  }
+}
+
+function onClick(map, event) {
+  const box = [[event.point.x - 5, event.point.y - 5], [event.point.x + 5, event.point.y + 5]];
+  const features = map.queryRenderedFeatures(box).filter((f) => f.properties.id !== undefined
+    && ["work_orders", "requests", "crews"].includes(f.layer.id));
+  const rank = { crews: 0, work_orders: 1, requests: 2 };
+  features.sort((a, b) => rank[a.layer.id] - rank[b.layer.id]);
+  const [feature] = features;
+  if (!feature) return;
+  const open = { work_orders: () => openWorkOrder(feature.properties.id),
+    requests: () => openRequest(feature.properties.id),
+    crews: () => openCrew(feature.properties, event.lngLat) }[feature.layer.id];
+  open().catch((error) => showError(`Could not open ${feature.layer.id} ${feature.properties.id}: ${error.message}`));
+}
+
+// --- Start ------------------------------------------------------------------------------------------------
+
+async function start() {
+  fillFilterOptions();
+  readFilters();
+  const style = await api(container.dataset.styleUrl);
+  for (const layer of style.layers) Object.assign(layer.paint || {}, PAINT[layer.id] || {});
+  const [first] = Object.values(style.sources);
+  const bounds = first ? (await api(first.url)).bounds : undefined;
+  const map = new maplibregl.Map({ container, style, bounds, hash: true });
+  consoleState.map = map;
+  map.addControl(new maplibregl.NavigationControl(), "top-right");
+  map.addControl(new maplibregl.ScaleControl(), "bottom-left");
+  map.on("error", (event) => showError(`Map error: ${event.error?.message || event.error || "unknown"}`));
+  map.on("load", () => {
+    map.addSource("plan", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    map.addLayer({ id: "plan-route", type: "line", source: "plan", filter: ["==", ["geometry-type"], "LineString"],
+      paint: { "line-color": "#198754", "line-width": 4, "line-dasharray": [2, 1] } });
+    map.addLayer({ id: "plan-stops", type: "circle", source: "plan", filter: ["==", ["geometry-type"], "Point"],
+      paint: { "circle-color": "#fff", "circle-radius": 6, "circle-stroke-color": "#198754",
+        "circle-stroke-width": 3 } });
+    buildLayerList(map);
+    applyFilters(map);
+    consoleState.ready = true;
+  });
+  map.on("click", (event) => onClick(map, event));
+  map.on("mousemove", (event) => {
+    const hits = map.queryRenderedFeatures([[event.point.x - 5, event.point.y - 5],
+      [event.point.x + 5, event.point.y + 5]]).filter((f) => f.properties.id !== undefined);
+    map.getCanvas().style.cursor = hits.length ? "pointer" : "";
+  });
+  form.addEventListener("change", () => {
+    readFilters();
+    applyFilters(map);
+    refreshQueue().catch((error) => showError(`Queue: ${error.message}`));
+  });
+  form.addEventListener("reset", () => setTimeout(() => form.dispatchEvent(new Event("change")), 0));
+  await refreshQueue();
+  setInterval(poll, POLL_MS);
+}
+
+// Every few seconds: the queue, the live layers' tiles, the overdue filter's "now"; the work orders' tiles when
+// the queue changed (they are cached on the server and dropped there when a work order changes).
+async function poll() {
+  const map = consoleState.map;
+  try {
+    const changed = await refreshQueue();
+    refreshTiles(map, changed ? [...LIVE_LAYERS, "work_orders"] : LIVE_LAYERS);
+    if (consoleState.filters.overdue) applyFilters(map);
+    consoleState.polls += 1;
+  } catch (error) {
+    showError(`Live update failed: ${error.message}`);
+  }
+}
+
+start().catch((error) => showError(`The console could not start: ${error.message}`));

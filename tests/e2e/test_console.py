@@ -1,0 +1,173 @@
+"""The dispatcher console in headless Chromium: the queue by SLA breach, layer toggles, filters on the map and the
+queue, a feature's detail, assigning the suggested crew, and a new report appearing without a reload."""
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.gis.geos import Point
+from django.core.cache import cache
+from django.utils import timezone
+
+from gis import crs
+from gis.models import Asset, AssetType, Department
+from tests.e2e.conftest import login, screenshot
+from tiles import cache as tile_cache
+from tiles import tasks as tile_tasks
+from workorders import linking, services
+from workorders.models import Crew, DepartmentRole, ServiceRequest, WorkOrder
+from workorders.services import RequestInput, request_create
+from workorders.work import work_order_assign, work_orders_generate
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the browser reads through the live server's threads
+
+# Massachusetts Avenue by Cambridge City Hall (as in tests/work): lamps 40 m apart along x.
+LON, LAT = -71.1043, 42.3670
+CATALOGUE = {"services": [
+    {"code": "streetlight-outage", "name": "Street Light Outage", "department": "street-lighting",
+     "asset_types": ["streetlight"], "snap_distance_m": 30, "sla_hours": 72, "work_order_mode": "auto",
+     "task_skills": ["bucket-truck"]},
+    {"code": "pothole", "name": "Pothole", "department": "public-works", "sla_hours": 48,
+     "work_order_mode": "triage"},
+]}
+
+
+@pytest.fixture(autouse=True)
+def fresh_tiles(monkeypatch):
+    """This database's cached tiles retired (earlier runs drew other rows at these addresses), and
+    tile invalidation run at once instead of by a worker."""
+    for layer in ("work_orders", "assets", "utility_lines", "utility_structures", "neighbourhoods"):
+        cache.set(tile_cache._generation_key(layer), timezone.now().timestamp(), None)
+    monkeypatch.setattr("tiles.signals.enqueue", lambda name, **kwargs: tile_tasks.tiles_invalidate_task(**kwargs))
+
+
+def report(service_code: str, dx: float, description: str = "") -> ServiceRequest:
+    x, y = crs.storage_point(LON, LAT)
+    point = Point(x + dx, y + 3, srid=crs.storage_srid())
+    point.transform(4326)
+    request, _ = request_create(service=services.Service.objects.get(code=service_code), data=RequestInput(
+        lat=point.y, long=point.x, description=description, require_answers=False, check_duplicates=False))
+    assert linking.request_link(request_id=request.pk) == "linked"
+    work_orders_generate(request_ids=[request.pk])
+    return ServiceRequest.objects.select_related("work_order").get(pk=request.pk)
+
+
+@pytest.fixture
+def city(registry):
+    services.catalogue_load(data=CATALOGUE)
+    x, y = crs.storage_point(LON, LAT)
+    lamp = AssetType.objects.get(code="streetlight")
+    for n, dx in enumerate((0, 300)):
+        Asset.objects.create(asset_type=lamp, external_id=f"L-{n}", geom=Point(x + dx, y, srid=crs.storage_srid()))
+    lights = Department.objects.get(code="street-lighting")
+    crew = Crew.objects.create(code="lights-1", name="Lights 1", department=lights, skills=["bucket-truck"],
+                               shift_start=dt.time(0), shift_end=dt.time(23, 59), shift_days=[1, 2, 3, 4, 5, 6, 7],
+                               depot=Point(x - 150, y - 100, srid=crs.storage_srid()))
+    Crew.objects.create(code="lights-2", name="Lights 2", department=lights, skills=["bucket-truck"],
+                        shift_start=dt.time(0), shift_end=dt.time(23, 59), shift_days=[1, 2, 3, 4, 5, 6, 7],
+                        depot=Point(x + 2000, y + 2000, srid=crs.storage_srid()))
+    dispatcher = get_user_model().objects.create_user("dana", is_staff=True)
+    for code in ("street-lighting", "public-works"):
+        DepartmentRole.objects.create(user=dispatcher, department=Department.objects.get(code=code), role="dispatcher")
+    lamp_out = report("streetlight-outage", dx=2, description="Lamp dark since Tuesday")  # due in 72 h
+    pothole = report("pothole", dx=150, description="Deep hole by the crosswalk")  # due in 48 h
+    late = report("streetlight-outage", dx=300, description="Second lamp flickering")
+    work_order_assign(work_order_id=late.work_order_id, crew_id=crew.pk)
+    WorkOrder.objects.filter(pk=late.work_order_id).update(due_at=timezone.now() - dt.timedelta(hours=5))
+    return {"dispatcher": dispatcher, "crew": crew, "lamp": lamp_out.work_order, "pothole": pothole.work_order,
+            "late": WorkOrder.objects.get(pk=late.work_order_id)}
+
+
+def rendered(page, layer: str) -> list[dict]:
+    return page.evaluate(f"window.fieldsvcConsole.map.queryRenderedFeatures(undefined, {{layers: ['{layer}']}})"
+                         ".filter(f => f.properties.count === undefined).map(f => f.properties)")
+
+
+def settle(page) -> None:
+    page.wait_for_function("window.fieldsvcConsole.map && window.fieldsvcConsole.map.loaded()"
+                           " && window.fieldsvcConsole.map.areTilesLoaded()", timeout=15000)
+    page.wait_for_timeout(300)  # the frame after the tiles arrived
+
+
+def queue_ids(page) -> list[int]:
+    return [int(i) for i in page.eval_on_selector_all("#queue li", "items => items.map(i => i.dataset.id)")]
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(browser_page):
+    browser_page.goto("/console/")
+    assert "/admin/login/" in browser_page.url and "next=/console/" in browser_page.url
+
+
+def test_a_dispatcher_works_the_queue_on_the_map(browser_page, client, city):
+    page = browser_page
+    login(page, client, city["dispatcher"])
+    page.goto(f"/console/#16.5/{LAT}/{LON + 0.001}")
+    page.wait_for_function("window.fieldsvcConsole.ready && document.querySelectorAll('#queue li').length === 3",
+                           timeout=15000)
+    settle(page)
+    # The queue: overdue work first, then by the time its SLA runs out (pothole 48 h before lamps 72 h).
+    assert queue_ids(page) == [city["late"].pk, city["pothole"].pk, city["lamp"].pk]
+    assert "overdue by" in page.inner_text(f"#queue li[data-id='{city['late'].pk}']")
+    assert {f["id"] for f in rendered(page, "work_orders")} == {city[k].pk for k in ("late", "pothole", "lamp")}
+    assert len(rendered(page, "requests")) == 3
+    assert [f["code"] for f in rendered(page, "crews")] == ["lights-1"]  # lights-2 is 3 km away, off the map
+    screenshot(page, "console-queue")
+
+    # Layer toggles hide and show a layer.
+    page.uncheck("input[name=layer-requests]")
+    settle(page)
+    assert rendered(page, "requests") == []
+    page.check("input[name=layer-requests]")
+    settle(page)
+    assert len(rendered(page, "requests")) == 3
+
+    # Filters act on the map (tile properties) and on the queue.
+    page.select_option("#filter-service", "pothole")
+    settle(page)
+    assert [f["id"] for f in rendered(page, "work_orders")] == [city["pothole"].pk]
+    assert queue_ids(page) == [city["pothole"].pk]
+    page.select_option("#filter-service", "")
+    page.check("#filter-overdue")
+    settle(page)
+    assert [f["id"] for f in rendered(page, "work_orders")] == [city["late"].pk] and rendered(page, "requests") == []
+    assert queue_ids(page) == [city["late"].pk]
+    page.uncheck("#filter-overdue")
+    page.select_option("#filter-department", "public-works")
+    settle(page)
+    assert [f["id"] for f in rendered(page, "work_orders")] == [city["pothole"].pk]
+    assert [f["code"] for f in rendered(page, "crews")] == []  # street lighting's crews
+    tomorrow = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+    page.select_option("#filter-department", "")
+    page.fill("#filter-from", tomorrow)
+    page.dispatch_event("#filter-from", "change")
+    settle(page)
+    assert rendered(page, "work_orders") == [] and queue_ids(page) == []
+    screenshot(page, "console-filtered")
+    page.click("button[type=reset]")
+    page.wait_for_function("document.querySelectorAll('#queue li').length === 3")
+
+    # A queue item opens its detail: the request's words, the routing explanation, the SLA, the crews.
+    page.click(f"#queue li[data-id='{city['lamp'].pk}']")
+    page.wait_for_selector("#assign-button")
+    text = page.inner_text("#detail")
+    assert "Lamp dark since Tuesday" in text and "Routed to" in text and "breaches in" in text
+    first_crew = page.eval_on_selector("#assign select", "s => s.options[0].textContent")
+    assert first_crew.startswith("★ suggested: lights-1")  # 150 m away, before lights-2 at 3 km
+    screenshot(page, "console-detail")
+    page.click("#assign-button")
+    page.wait_for_selector(f"#detail [data-work-order='{city['lamp'].pk}'][data-status='dispatched']")
+    page.wait_for_selector("#message:has-text('assigned to lights-1')")
+    page.wait_for_function(f"!document.querySelector(\"#queue li[data-id='{city['lamp'].pk}']\")")
+    assert WorkOrder.objects.get(pk=city["lamp"].pk).crew_id == city["crew"].pk
+    screenshot(page, "console-assigned")
+
+    # A report arriving meanwhile shows up on the map and in the queue without a reload.
+    polls = page.evaluate("window.fieldsvcConsole.polls")
+    fresh = report("pothole", dx=-120, description="Another hole")
+    page.wait_for_selector(f"#queue li[data-id='{fresh.work_order_id}']", timeout=15000)
+    page.wait_for_function(f"window.fieldsvcConsole.polls > {polls}")
+    settle(page)
+    assert fresh.pk in {f["id"] for f in rendered(page, "requests")}
+    screenshot(page, "console-live")
+    assert page.evaluate("window.fieldsvcConsole.errors") == [] and page.errors == []
+    assert page.seen_hosts <= {"localhost"}
