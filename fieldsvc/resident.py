@@ -1,22 +1,29 @@
-"""Resident pages without JavaScript: look a request up by number, see its history, answer the survey."""
+"""Resident pages: look a request up by number, see its history and place (in the resident's language), answer
+the survey. They work without JavaScript; the case page's small map is the only script."""
 
+import numpy as np
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from fieldsvc import resident_texts
+from fieldsvc.report import SESSION_REPORTED
+from gis import crs
 from workorders import selectors, services
-from workorders.models import DetailedStatus
+from workorders.catalogue import translated
 
 
 def status_lookup(request):
     """GET /status?number=…: the form, then the request (or 'not found', with status 404)."""
+    context = resident_texts.page_context(resident_texts.page_locale(request))
     number = (request.GET.get("number") or "").strip()
     if not number:
-        return render(request, "fieldsvc/status_lookup.html", {})
+        return render(request, "fieldsvc/status_lookup.html", context)
     found = selectors.request_find_public(number=number)
     if found is None:
-        return render(request, "fieldsvc/status_lookup.html", {"number": number, "missing": True}, status=404)
+        context |= {"number": number, "missing": context["t"]["not_found"].format(number=number[:40])}
+        return render(request, "fieldsvc/status_lookup.html", context, status=404)
     return HttpResponseRedirect(reverse("request-status", args=[found.reference]))
 
 
@@ -24,11 +31,24 @@ def request_status(request, number: str):
     found = selectors.request_find_public(number=number)
     if found is None:
         raise Http404("no such request")
-    return render(request, "fieldsvc/request_status.html", {
+    locale = resident_texts.page_locale(request)
+    context = resident_texts.page_context(locale)
+    statuses = context["statuses"]
+    lonlat = crs.wgs84_points(np.array([[found.geom.x, found.geom.y]]))[0] if found.geom else None
+    # The survey link goes to followers by message; on the page only for the browser that sent the report.
+    survey = None
+    if found.status == "closed" and found.reference in request.session.get(SESSION_REPORTED, []):
+        survey = found.surveys.filter(answered_at__isnull=True).order_by("-created_at").first()
+    return resident_texts.remember(request, render(request, "fieldsvc/request_status.html", context | {
         "req": found,
-        "label": DetailedStatus(found.detailed_status).label,
-        "notes": [n for n in found.notes.all()],
-    })
+        "service_name": translated(found.service.i18n, locale, "name", found.service.name),
+        "label": statuses.get(found.detailed_status, found.detailed_status),
+        "notes": [(n, statuses.get(n.detailed_status, n.detailed_status)) for n in found.notes.all()],
+        "lonlat": None if lonlat is None else [round(float(lonlat[0]), 7), round(float(lonlat[1]), 7)],
+        "survey": survey,
+        "thanks": context["t"]["thanks"].format(reference=found.reference) if request.GET.get("new") else "",
+        "followed": context["t"]["followed"].format(reference=found.reference) if request.GET.get("followed") else "",
+    }), locale)
 
 
 @require_http_methods(["GET", "POST"])

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from fieldsvc import console, maps, resident, stats, views
+from fieldsvc import console, maps, report, resident, stats, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -25,6 +25,10 @@ urlpatterns = [
     path("status", resident.status_lookup, name="status-lookup"),
     path("requests/<str:number>", resident.request_status, name="request-status"),
     path("survey/<str:token>", resident.survey, name="survey"),
+    path("report/", report.report_page, name="report"),
+    path("report/nearby.json", report.report_nearby, name="report-nearby"),
+    path("report/duplicates.json", report.report_duplicates, name="report-duplicates"),
+    path("report/follow", report.report_follow, name="report-follow"),
     # Uploaded photos; behind a proxy in production, the proxy can serve MEDIA_ROOT itself.
     re_path(r"^media/(?P<path>requests/.+)$", views.media, name="media"),
 ]

@@ -58,6 +58,7 @@ class RequestFilter:
     end: dt.datetime | None = None  # requested_datetime < end
     updated_after: dt.datetime | None = None
     updated_before: dt.datetime | None = None
+    closed_after: dt.datetime | None = None  # closed_at >= this (the residents' map: recently closed)
     box: Polygon | None = None  # storage CRS
     near: Point | None = None  # storage CRS; nearest first
     radius_m: float | None = None
@@ -97,6 +98,8 @@ def _where(filters: RequestFilter) -> tuple[list[str], list, str, list]:
         add("r.updated_at > %s", filters.updated_after)
     if filters.updated_before:
         add("r.updated_at < %s", filters.updated_before)
+    if filters.closed_after:
+        add("r.closed_at >= %s", filters.closed_after)
     if filters.text:
         add(f"{TEXT_VECTOR} @@ websearch_to_tsquery('simple', %s)", filters.text)
     if filters.box is not None:

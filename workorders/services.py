@@ -249,6 +249,18 @@ def _store_media(request: ServiceRequest, uploads: list, base_url: str, stored: 
     request.save(update_fields=["media_urls"])
 
 
+def request_follow(*, request: ServiceRequest, email: str = "", phone: str = "", locale: str = "en") -> Follower:
+    """Someone follows a request (a resident who found their problem already reported): they hear of each
+    status change as its reporter does. Following twice with one email changes nothing."""
+    if not (email or phone):
+        raise IntakeError("an email address or a phone number is needed to follow a request")
+    if email:
+        follower, _ = Follower.objects.get_or_create(request=request, email=email,
+                                                     defaults={"phone": phone, "locale": locale, "via": "subscriber"})
+        return follower
+    return Follower.objects.create(request=request, phone=phone[:40], locale=locale, via="subscriber")
+
+
 # --- Status changes ---------------------------------------------------------------------------
 
 class UpdateInvalid(ValueError):
