@@ -6,19 +6,21 @@ Staff only, and only the departments the caller has a role in (superusers: all).
 
 import datetime as dt
 
+from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
-from rest_framework.exceptions import NotFound
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from workorders import permissions, work_selectors
+from workorders import permissions, triage, work_selectors
 from workorders.api_work import _lonlat
-from workorders.models import ServiceRequest
+from workorders.models import Service, ServiceRequest
+from workorders.work import TransitionRefused
 
 TAGS = ["Dispatcher console"]
 
@@ -110,3 +112,90 @@ class ConsoleRequestDetailApi(APIView):
             "history": [{"at": n.created_at, "kind": n.kind, "status": n.detailed_status, "note": n.description,
                          "by": n.author} for n in sr.notes.all()],
         })
+
+
+# --- Triage: reclassify, merge a duplicate, make a work order (services in workorders/triage.py) -------------
+
+def _request_to_change(request: Request, pk: int) -> ServiceRequest:
+    sr = ServiceRequest.objects.filter(pk=pk).only("pk", "department_id").first()
+    seen = permissions.visible_departments(request.user)
+    if sr is None or (seen is not None and sr.department_id not in seen):
+        raise NotFound("no such request")
+    if not (request.user.is_superuser or permissions.roles(request.user, sr.department_id) & permissions.ASSIGNERS):
+        raise PermissionDenied("only dispatchers and supervisors of the department triage its requests")
+    return sr
+
+
+def _refused(refusal: TransitionRefused) -> Response:
+    return Response({"code": refusal.code, "detail": refusal.message}, status=status.HTTP_409_CONFLICT)
+
+
+class ReclassifyInput(serializers.Serializer):
+    service = serializers.SlugRelatedField(slug_field="code", queryset=Service.objects.all())
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+
+
+class RequestReclassifyApi(APIView):
+    """File a request under another service (its work order follows while no crew has it)."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(tags=TAGS, summary="Reclassify a request", request=ReclassifyInput,
+                   responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    def post(self, request: Request, pk: int) -> Response:
+        sr = _request_to_change(request, pk)
+        data = ReclassifyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            changed = triage.request_reclassify(request_id=sr.pk, service=data.validated_data["service"],
+                                                actor=request.user, note=data.validated_data["note"])
+        except TransitionRefused as refused:
+            return _refused(refused)
+        return Response({"id": changed.pk, "service": changed.service.code, "department": changed.department.code,
+                         "work_order": changed.work_order_id})
+
+
+class MergeInput(serializers.Serializer):
+    into = serializers.CharField(max_length=30, help_text="the original: its id or public reference")
+
+
+class RequestMergeApi(APIView):
+    """File a request as a duplicate of another (closed, its followers following the original)."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(tags=TAGS, summary="Merge a duplicate request", request=MergeInput,
+                   responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    def post(self, request: Request, pk: int) -> Response:
+        sr = _request_to_change(request, pk)
+        data = MergeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        into = data.validated_data["into"].strip()
+        found = ServiceRequest.objects.filter(Q(reference=into.upper()) | Q(pk=int(into) if into.isdigit() else None))
+        original = found.values_list("pk", "department_id").first()
+        seen = permissions.visible_departments(request.user)
+        if original is None or (seen is not None and original[1] not in seen):
+            return Response({"into": [f"no request {into}"]}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            merged = triage.request_merge(request_id=sr.pk, into_id=original[0], actor=request.user)
+        except TransitionRefused as refused:
+            return _refused(refused)
+        return Response({"id": merged.pk, "status": merged.status, "detailed_status": merged.detailed_status,
+                         "duplicate_of": merged.duplicate_of_id})
+
+
+class RequestWorkOrderCreateApi(APIView):
+    """Make a work order for a request that has none (ready for dispatch)."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(tags=TAGS, summary="Make a work order for a request", request=None,
+                   responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    def post(self, request: Request, pk: int) -> Response:
+        sr = _request_to_change(request, pk)
+        try:
+            wo = triage.request_work_order_create(request_id=sr.pk, actor=request.user)
+        except TransitionRefused as refused:
+            return _refused(refused)
+        return Response({"id": wo.pk, "status": wo.status, "due_at": wo.due_at, "version": wo.version},
+                        status=status.HTTP_201_CREATED)

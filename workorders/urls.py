@@ -18,5 +18,10 @@ urlpatterns = [
     path("crews/<int:pk>/plan", api_work.CrewPlanApi.as_view(), name="crew-plan"),
     path("console/queue", api_console.ConsoleQueueApi.as_view(), name="console-queue"),
     path("console/requests/<int:pk>", api_console.ConsoleRequestDetailApi.as_view(), name="console-request"),
+    path("console/requests/<int:pk>/reclassify", api_console.RequestReclassifyApi.as_view(),
+         name="console-request-reclassify"),
+    path("console/requests/<int:pk>/merge", api_console.RequestMergeApi.as_view(), name="console-request-merge"),
+    path("console/requests/<int:pk>/work-order", api_console.RequestWorkOrderCreateApi.as_view(),
+         name="console-request-work-order"),
     path("departments/<slug:code>/day-plans", api_work.DepartmentPlanApi.as_view(), name="department-plans"),
 ]

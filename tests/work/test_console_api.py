@@ -125,3 +125,71 @@ def test_crews_held_work_is_not_queued_until_it_runs_late(client, staff, work):
     WorkOrder.objects.filter(pk=work["held"].pk).update(due_at=timezone.now() - dt.timedelta(minutes=1))
     assert work["held"].pk in [i["id"] for i in client.get("/api/console/queue").json()["items"]]
     assert Crew.objects.count() == 1
+
+
+def post(client, url: str, body: dict | None = None):
+    return client.post(url, body or {}, content_type="application/json")
+
+
+def test_reclassifying_a_request_moves_its_unstarted_work_order_with_it(client, staff, work):
+    client.force_login(staff["dispatcher"])
+    request = ServiceRequest.objects.get(work_order=work["pothole"])
+    answer = post(client, f"/api/console/requests/{request.pk}/reclassify", {"service": "graffiti", "note": "paint"})
+    assert answer.status_code == 200, answer.content
+    assert answer.json() == {"id": request.pk, "service": "graffiti", "department": "public-works",
+                             "work_order": work["pothole"].pk}
+    wo = WorkOrder.objects.get(pk=work["pothole"].pk)
+    assert wo.service.code == "graffiti" and wo.sla_hours == 120 and wo.version == work["pothole"].version + 1
+    assert wo.title.startswith("Graffiti") and ServiceRequest.objects.get(pk=request.pk).expected_at == wo.due_at
+    assert "Reclassified from Pothole to Graffiti: paint" in request.notes.last().description
+    assert wo.events.last().note.startswith("Reclassified")
+    again = post(client, f"/api/console/requests/{request.pk}/reclassify", {"service": "graffiti"})
+    assert again.status_code == 409 and again.json()["code"] == "same_service"
+    assert post(client, f"/api/console/requests/{request.pk}/reclassify", {"service": "nope"}).status_code == 400
+    late = ServiceRequest.objects.get(work_order=work["late"])  # a crew has it
+    refused = post(client, f"/api/console/requests/{late.pk}/reclassify", {"service": "pothole"})
+    assert refused.status_code == 409 and refused.json()["code"] == "work_started"
+    assert ServiceRequest.objects.get(pk=late.pk).service.code == "streetlight-outage"  # nothing written
+
+
+def test_merging_a_duplicate_closes_it_and_cancels_its_own_work_order(client, staff, work, report):
+    client.force_login(staff["dispatcher"])
+    original = work["request"]
+    copy = report(dx=300, email="bea@example.org")  # 300 m off: its own work order
+    work_orders_generate()
+    copy_wo = ServiceRequest.objects.get(pk=copy.pk).work_order_id
+    answer = post(client, f"/api/console/requests/{copy.pk}/merge", {"into": original.reference.lower()})
+    assert answer.status_code == 200, answer.content
+    assert answer.json() == {"id": copy.pk, "status": "closed", "detailed_status": "duplicate",
+                             "duplicate_of": original.pk}
+    assert WorkOrder.objects.get(pk=copy_wo).status == "cancelled"
+    assert original.followers.filter(email="bea@example.org", via="duplicate").exists()
+    assert original.notes.last().description == f"Reported again ({copy.reference})"
+    refused = post(client, f"/api/console/requests/{copy.pk}/merge", {"into": str(original.pk)})
+    assert refused.status_code == 409 and refused.json()["code"] == "request_closed"
+    assert post(client, f"/api/console/requests/{original.pk}/merge", {"into": "NOPE-0000"}).status_code == 400
+    itself = post(client, f"/api/console/requests/{original.pk}/merge", {"into": str(original.pk)})
+    assert itself.status_code == 409 and itself.json()["code"] == "same_request"
+
+
+def test_a_work_order_is_made_for_a_request_without_one(client, staff, work):
+    client.force_login(staff["dispatcher"])
+    request = work["request"]
+    refused = post(client, f"/api/console/requests/{request.pk}/work-order")
+    assert refused.status_code == 409 and refused.json()["code"] == "has_work_order"
+    ServiceRequest.objects.filter(pk=request.pk).update(work_order=None)
+    answer = post(client, f"/api/console/requests/{request.pk}/work-order")
+    assert answer.status_code == 201 and answer.json()["status"] == "ready"
+    assert ServiceRequest.objects.get(pk=request.pk).work_order_id == answer.json()["id"]
+
+
+def test_only_the_departments_dispatchers_triage(client, staff, work):
+    request = work["request"]
+    client.force_login(staff["parks"])
+    assert post(client, f"/api/console/requests/{request.pk}/reclassify", {"service": "pothole"}).status_code == 404
+    viewer = get_user_model().objects.create_user("vic", is_staff=True)
+    DepartmentRole.objects.create(user=viewer, department=request.department, role="viewer")
+    client.force_login(viewer)
+    assert post(client, f"/api/console/requests/{request.pk}/work-order").status_code == 403
+    client.force_login(staff["not_staff"])
+    assert post(client, f"/api/console/requests/{request.pk}/merge", {"into": "x"}).status_code == 403
