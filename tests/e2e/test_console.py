@@ -15,6 +15,7 @@ from tests.e2e.conftest import login, screenshot
 from tiles import cache as tile_cache
 from tiles import tasks as tile_tasks
 from workorders import linking, services
+from workorders.day_plans import day_plan_make
 from workorders.models import Crew, DepartmentRole, ServiceRequest, WorkOrder
 from workorders.services import RequestInput, request_create
 from workorders.work import work_order_assign, work_orders_generate
@@ -160,6 +161,50 @@ def test_a_dispatcher_works_the_queue_on_the_map(browser_page, client, city):
     page.wait_for_function(f"!document.querySelector(\"#queue li[data-id='{city['lamp'].pk}']\")")
     assert WorkOrder.objects.get(pk=city["lamp"].pk).crew_id == city["crew"].pk
     screenshot(page, "console-assigned")
+
+    # Triage: a second report of the pothole is merged into the first; the first is reclassified.
+    copy = report("pothole", dx=400, description="Same hole again")
+    pothole_request = ServiceRequest.objects.get(work_order=city["pothole"])
+    page.wait_for_selector(f"#queue li[data-id='{copy.work_order_id}']", timeout=15000)
+    page.click(f"#queue li[data-id='{copy.work_order_id}']")
+    page.wait_for_selector(f"section.request[data-request='{copy.pk}'] button.merge")
+    page.fill(f"section.request[data-request='{copy.pk}'] input[name=into]", pothole_request.reference)
+    page.click(f"section.request[data-request='{copy.pk}'] button.merge")
+    page.wait_for_selector(f"#message:has-text('duplicate of {pothole_request.reference}')")
+    assert ServiceRequest.objects.get(pk=copy.pk).detailed_status == "duplicate"
+    assert WorkOrder.objects.get(pk=copy.work_order_id).status == "cancelled"
+    page.wait_for_function(f"!document.querySelector(\"#queue li[data-id='{copy.work_order_id}']\")")
+    page.click(f"#queue li[data-id='{city['pothole'].pk}']")
+    form = f"section.request[data-request='{pothole_request.pk}']"
+    page.wait_for_selector(f"{form} button.reclassify")
+    page.select_option(f"{form} select[name=service]", "streetlight-outage")
+    page.click(f"{form} button.reclassify")
+    page.wait_for_selector("#message:has-text('is now Street Light Outage')")
+    assert WorkOrder.objects.get(pk=city["pothole"].pk).service.code == "streetlight-outage"
+    assert "Reclassified from Pothole" in page.inner_text("#detail")
+    screenshot(page, "console-triaged")
+
+    # A crew's day: re-planned (the worker's part done here), its route drawn from where it is.
+    page.click("#detail button.close")
+    x, y = crs.storage_point(LON, LAT)
+    depot = Point(x - 150, y - 100, srid=crs.storage_srid())
+    depot.transform(4326)
+    page.evaluate(f"window.fieldsvcConsole.map.jumpTo({{center: [{depot.x}, {depot.y}], zoom: 16.5}})")
+    settle(page)
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#replan-button")
+    page.click("#replan-button")
+    page.wait_for_selector("#message:has-text('new day plan is being made')")
+    day_plan_make(department_id=city["crew"].department_id, seconds=1)
+    page.click("#plan-button")
+    page.wait_for_selector("#message:has-text('stops, plan version 1')")
+    assert page.evaluate("window.fieldsvcConsole.plan") == {"crew": city["crew"].pk, "stops": 2}
+    assert len(page.locator("#plan-stops li").all()) == 2
+    settle(page)
+    assert page.evaluate("window.fieldsvcConsole.map.queryRenderedFeatures(undefined, {layers: ['plan-route']})"
+                         ".length") >= 1
+    screenshot(page, "console-route")
 
     # A report arriving meanwhile shows up on the map and in the queue without a reload.
     polls = page.evaluate("window.fieldsvcConsole.polls")

@@ -7,7 +7,9 @@
 import * as maplibregl from "maplibre-gl";
 
 const POLL_MS = 5000;
-const LIVE_LAYERS = ["requests", "crews"]; // served live: fresh tiles on every poll
+// Fresh tiles on every poll: requests and crews are built live; work orders come from the server's cache, which
+// drops a tile when a work order in it changes, so asking again costs a cache lookup and is always current.
+const LIVE_LAYERS = ["requests", "crews", "work_orders"];
 const options = JSON.parse(document.getElementById("console-options").textContent);
 const container = document.getElementById("map");
 const queueList = document.getElementById("queue");
@@ -237,9 +239,49 @@ function requestSection(r) {
         .toFixed(1)} m)` : null]]),
     link.explanation ? el("p", { class: "explanation" }, link.explanation) : null,
     utilities.length ? [el("h2", {}, "Utilities beneath"), el("ul", { class: "utilities" }, utilities)] : null,
+    r.status === "open" ? requestActions(r) : null,
     el("h2", {}, "History"),
     el("ol", { class: "history" }, r.history.map((n) => el("li", {}, `${when(n.at)} ${label(n.status)}`,
       n.note ? ` — ${n.note}` : "", n.by ? ` (${n.by})` : ""))));
+}
+
+// Triage of an open request: another service, a duplicate of another request, a work order of its own.
+function requestActions(r) {
+  const base = `/api/console/requests/${r.id}`;
+  const after = async (call, done) => {
+    try {
+      await call();
+      await reopen(r);
+      message(done);
+      refreshTiles(consoleState.map, ["work_orders", "requests"]);
+      await refreshQueue();
+    } catch (error) {
+      message(error.message, true);
+    }
+  };
+  const service = el("select", { name: "service", "aria-label": "Service" },
+    options.services.filter((s) => s.code !== r.service).map((s) => el("option", { value: s.code }, s.name)));
+  const reclassify = el("button", { type: "button", class: "reclassify", onclick: () => after(
+    () => api(`${base}/reclassify`, { method: "POST", body: { service: service.value } }),
+    `Request ${r.reference} is now ${service.selectedOptions[0].textContent}.`) }, "Reclassify");
+  const into = el("input", { name: "into", placeholder: "original's number", "aria-label": "Original request",
+    size: 12 });
+  const merge = el("button", { type: "button", class: "merge", onclick: () => after(
+    () => api(`${base}/merge`, { method: "POST", body: { into: into.value } }),
+    `Request ${r.reference} is filed as a duplicate of ${into.value}.`) }, "Merge as duplicate");
+  const create = r.work_order ? null : el("button", { type: "button", class: "create-work-order", onclick: () => after(
+    () => api(`${base}/work-order`, { method: "POST", body: {} }), `Work order made for ${r.reference}.`) },
+  "Make a work order");
+  return el("div", { class: "triage" },
+    el("div", { class: "actions" }, service, reclassify),
+    el("div", { class: "actions" }, into, merge, create));
+}
+
+// After a change to a request: its work order's detail if it has one, else the request's.
+async function reopen(r) {
+  const fresh = await api(`/api/console/requests/${r.id}`);
+  if (fresh.work_order && consoleState.selected?.kind === "work_order") await openWorkOrder(fresh.work_order.id);
+  else await openRequest(r.id, { direct: true });
 }
 
 function transitionForm(wo) {
@@ -313,7 +355,7 @@ async function openWorkOrder(id, lonlat) {
   if (lonlat) consoleState.map.easeTo({ center: lonlat, zoom: Math.max(consoleState.map.getZoom(), 16) });
   const feature = await api(`/api/work-orders/${id}`);
   const wo = feature.properties;
-  consoleState.selected = { kind: "work_order", id, status: wo.status, crew: wo.crew };
+  consoleState.selected = { kind: "work_order", id, status: wo.status, crew: wo.crew, version: wo.version };
   const requests = await Promise.all(wo.requests.map((r) => api(`/api/console/requests/${r.id}`).catch(() => null)));
   const section = el("section", { class: "work-order", "data-work-order": wo.id, "data-status": wo.status },
     el("h2", {}, `WO-${wo.id} ${wo.title}`),
@@ -335,9 +377,9 @@ async function openWorkOrder(id, lonlat) {
   detail.append(...requests.filter(Boolean).map(requestSection));
 }
 
-async function openRequest(id) {
+async function openRequest(id, { direct = false } = {}) {
   const r = await api(`/api/console/requests/${id}`);
-  if (r.work_order) {
+  if (r.work_order && !direct) {
     await openWorkOrder(r.work_order.id);
     return;
   }
@@ -370,6 +412,10 @@ async function drawPlan(crew, lngLat) {
     consoleState.plan = { crew: crew.id, stops: stops.length };
     consoleState.map.getSource("plan").setData({ type: "FeatureCollection", features: [
       { type: "Feature", properties: {}, geometry: { type: "LineString", coordinates: line } }, ...stops] });
+    if (stops.length) {
+      const bounds = line.reduce((b, point) => b.extend(point), new maplibregl.LngLatBounds(line[0], line[0]));
+      consoleState.map.fitBounds(bounds, { padding: 60, maxZoom: 17, duration: 0 });
+    }
     document.getElementById("plan-stops").replaceChildren(...plan.features.map((f) => el("li", {},
       `${when(f.properties.arrive_at)} WO-${f.properties.id} ${f.properties.title} (${label(f.properties.status)})`)));
     message(stops.length ? `${stops.length} stops, plan version ${plan.plan.version}.` : "No plan for today yet.");
@@ -433,13 +479,18 @@ async function start() {
   setInterval(poll, POLL_MS);
 }
 
-// Every few seconds: the queue, the live layers' tiles, the overdue filter's "now"; the work orders' tiles when
-// the queue changed (they are cached on the server and dropped there when a work order changes).
+// Every few seconds: the queue, the live layers' tiles, the overdue filter's "now", the open work order's detail
+// when someone else changed it.
 async function poll() {
   const map = consoleState.map;
   try {
-    const changed = await refreshQueue();
-    refreshTiles(map, changed ? [...LIVE_LAYERS, "work_orders"] : LIVE_LAYERS);
+    await refreshQueue();
+    refreshTiles(map, LIVE_LAYERS);
+    const selected = consoleState.selected;
+    const listed = selected?.kind === "work_order" && consoleState.queue.find((i) => i.id === selected.id);
+    if (listed && listed.version !== selected.version && !detail.contains(document.activeElement)) {
+      await openWorkOrder(selected.id);
+    }
     if (consoleState.filters.overdue) applyFilters(map);
     consoleState.polls += 1;
   } catch (error) {
