@@ -245,6 +245,7 @@ demo() {
   fieldsvc is running (Ctrl-C or 'make stop' to stop):
     web        http://$HTTP_HOST:$HTTP_PORT/
     map        http://$HTTP_HOST:$HTTP_PORT/map/   (the vector tile layers)
+    stats      http://$HTTP_HOST:$HTTP_PORT/stats/   (public statistics, CSV and GeoJSON downloads)
     admin      http://$HTTP_HOST:$HTTP_PORT/admin/   (user: admin, password in .stack/admin.password)
     health     http://$HTTP_HOST:$HTTP_PORT/health
     api        http://$HTTP_HOST:$HTTP_PORT/api/

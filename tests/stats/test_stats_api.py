@@ -80,8 +80,10 @@ def test_nothing_personal_in_any_format(client, districts, url, params):
         assert "S-1" not in text  # no request numbers either
 
 
-def test_the_page_renders_the_numbers_as_tables_without_javascript(client, districts):
-    response = client.get("/stats/", {**WINDOW, "group": "streets"})
+def test_the_page_renders_the_numbers_as_tables_without_javascript(client, districts,
+                                                                    django_assert_max_num_queries):
+    with django_assert_max_num_queries(12):
+        response = client.get("/stats/", {**WINDOW, "group": "streets"})
     assert response.status_code == 200
     html = response.content.decode()
     assert '<option value="streets" selected>' in html

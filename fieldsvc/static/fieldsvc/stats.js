@@ -59,11 +59,15 @@ function drawTrends(body) {
   });
 }
 
+const CHART_ROWS = 25;  // bars past this many are unreadable; the table beside the chart has them all
+
 function drawSla(key, id, body) {
-  const rows = body.rows.filter((r) => r.percent_on_time !== null);
+  const measured = body.rows.filter((r) => r.percent_on_time !== null);  // most closed first
+  const rows = measured.slice(0, CHART_ROWS);
+  const more = measured.length > rows.length ? ` (the ${rows.length} with most closed)` : "";
   state.data[key] = rows;
   state.charts[key] = barChart(id, rows, {
-    label: (r) => r.label, value: (r) => r.percent_on_time, max: 100, title: "% closed within the target time",
+    label: (r) => r.label, value: (r) => r.percent_on_time, max: 100, title: `% closed within the target time${more}`,
   });
 }
 
