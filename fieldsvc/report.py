@@ -14,7 +14,6 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -73,7 +72,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
         "errors": [], "answers": {},
     }
     if request.method == "GET":
-        return resident_texts.remember(request, render(request, "fieldsvc/report.html", context), locale)
+        return resident_texts.render_page(request, "fieldsvc/report.html", context)
     return _report_submit(request, locale, context)
 
 
@@ -115,7 +114,7 @@ def _report_submit(request: HttpRequest, locale: str, context: dict) -> HttpResp
     if errors:
         context |= {"errors": errors, "form": values, "answers": answers,
                     "questions": _questions(service, locale) if service else []}
-        return render(request, "fieldsvc/report.html", context, status=400)
+        return resident_texts.render_page(request, "fieldsvc/report.html", context, status=400)
     reported = request.session.get(SESSION_REPORTED, [])
     request.session[SESSION_REPORTED] = [*reported[-19:], created.reference]
     done = HttpResponseRedirect(reverse("request-status", args=[created.reference]) + f"?lang={locale}&new=1")

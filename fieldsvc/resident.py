@@ -19,11 +19,11 @@ def status_lookup(request):
     context = resident_texts.page_context(resident_texts.page_locale(request))
     number = (request.GET.get("number") or "").strip()
     if not number:
-        return render(request, "fieldsvc/status_lookup.html", context)
+        return resident_texts.render_page(request, "fieldsvc/status_lookup.html", context)
     found = selectors.request_find_public(number=number)
     if found is None:
         context |= {"number": number, "missing": context["t"]["not_found"].format(number=number[:40])}
-        return render(request, "fieldsvc/status_lookup.html", context, status=404)
+        return resident_texts.render_page(request, "fieldsvc/status_lookup.html", context, status=404)
     return HttpResponseRedirect(reverse("request-status", args=[found.reference]))
 
 
@@ -39,7 +39,7 @@ def request_status(request, number: str):
     survey = None
     if found.status == "closed" and found.reference in request.session.get(SESSION_REPORTED, []):
         survey = found.surveys.filter(answered_at__isnull=True).order_by("-created_at").first()
-    return resident_texts.remember(request, render(request, "fieldsvc/request_status.html", context | {
+    return resident_texts.render_page(request, "fieldsvc/request_status.html", context | {
         "req": found,
         "service_name": translated(found.service.i18n, locale, "name", found.service.name),
         "label": statuses.get(found.detailed_status, found.detailed_status),
@@ -48,7 +48,7 @@ def request_status(request, number: str):
         "survey": survey,
         "thanks": context["t"]["thanks"].format(reference=found.reference) if request.GET.get("new") else "",
         "followed": context["t"]["followed"].format(reference=found.reference) if request.GET.get("followed") else "",
-    }), locale)
+    })
 
 
 @require_http_methods(["GET", "POST"])

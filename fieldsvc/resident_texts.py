@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import translation
 
 from workorders.catalogue import LOCALES, locale_pick
 
@@ -29,6 +31,9 @@ NAMES = {
 }
 # BCP 47 tags for <html lang>.
 HTML_LANG = {"zh-hans": "zh-Hans"}
+# Django's language for dates and numbers; it has no Haitian or Cape Verdean Creole formats, so the
+# language each is closest to in writing (French, Portuguese) is used for month names.
+DJANGO_LANG = {"ht": "fr", "kea": "pt"}
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
@@ -606,6 +611,14 @@ def remember(request: HttpRequest, response: HttpResponse, locale: str) -> HttpR
     if (request.GET.get("lang") or request.POST.get("lang")) and request.COOKIES.get(COOKIE) != locale:
         response.set_cookie(COOKIE, locale, max_age=365 * 86400, samesite="Lax")
     return response
+
+
+def render_page(request: HttpRequest, template: str, context: dict, *, status: int = 200) -> HttpResponse:
+    """A resident page in its language (dates too), remembering a language just chosen."""
+    locale = context["locale"]
+    with translation.override(DJANGO_LANG.get(locale, locale)):
+        response = render(request, template, context, status=status)
+    return remember(request, response, locale)
 
 
 def page_context(locale: str) -> dict:
