@@ -5,6 +5,7 @@ A client of /tiles/ (the layers), /api/console/ (queue, request detail) and the 
 as on the map page (fieldsvc/maps.py): an import map to the copy in fieldsvc/static/fieldsvc/vendor/.
 """
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -34,4 +35,6 @@ def console_page(request: HttpRequest) -> HttpResponse:
         "holdReasons": [{"code": c, "name": n} for c, n in HoldReason.choices],
         "resolutions": [{"code": c, "name": n} for c, n in Resolution.choices],
     }
-    return render(request, "fieldsvc/console.html", {"options": options})
+    # FIELDSVC_CONSOLE_POLL_S (seconds, default 5): how often the page asks for the queue and fresh live tiles.
+    poll_ms = round(float(getattr(settings, "FIELDSVC_CONSOLE_POLL_S", 5)) * 1000)
+    return render(request, "fieldsvc/console.html", {"options": options | {"pollMs": max(poll_ms, 500)}})

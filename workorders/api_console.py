@@ -171,7 +171,8 @@ class RequestMergeApi(APIView):
         data = MergeInput(data=request.data)
         data.is_valid(raise_exception=True)
         into = data.validated_data["into"].strip()
-        found = ServiceRequest.objects.filter(Q(reference=into.upper()) | Q(pk=int(into) if into.isdigit() else None))
+        by_id = Q(pk=int(into)) if into.isdigit() and len(into) <= 15 else Q(pk__in=[])
+        found = ServiceRequest.objects.filter(Q(reference=into.upper()) | by_id)
         original = found.values_list("pk", "department_id").first()
         seen = permissions.visible_departments(request.user)
         if original is None or (seen is not None and original[1] not in seen):

@@ -15,6 +15,7 @@ from tests.e2e.conftest import login, screenshot
 from tiles import cache as tile_cache
 from tiles import tasks as tile_tasks
 from workorders import linking, services
+from workorders.crews import crew_position_record
 from workorders.day_plans import day_plan_make
 from workorders.models import Crew, DepartmentRole, ServiceRequest, WorkOrder
 from workorders.services import RequestInput, request_create
@@ -34,11 +35,12 @@ CATALOGUE = {"services": [
 
 
 @pytest.fixture(autouse=True)
-def fresh_tiles(monkeypatch):
+def fresh_tiles(monkeypatch, settings):
     """This database's cached tiles retired (earlier runs drew other rows at these addresses), and
     tile invalidation run at once instead of by a worker."""
     for layer in ("work_orders", "assets", "utility_lines", "utility_structures", "neighbourhoods"):
         cache.set(tile_cache._generation_key(layer), timezone.now().timestamp(), None)
+    settings.FIELDSVC_CONSOLE_POLL_S = 1  # the page's live updates, sooner than the default 5 s
     monkeypatch.setattr("tiles.signals.enqueue", lambda name, **kwargs: tile_tasks.tiles_invalidate_task(**kwargs))
 
 
@@ -206,7 +208,26 @@ def test_a_dispatcher_works_the_queue_on_the_map(browser_page, client, city):
                          ".length") >= 1
     screenshot(page, "console-route")
 
+    # The crew's field step and its move reach the map by themselves (no reload).
+    page.click("#detail button.close")
+    page.click(f"#queue li[data-id='{city['late'].pk}']")
+    page.wait_for_selector("#transition-button")
+    page.select_option("#detail select[name=to]", "en_route")
+    page.click("#transition-button")
+    page.wait_for_selector(f"#detail [data-work-order='{city['late'].pk}'][data-status='en_route']")
+    polls = page.evaluate("window.fieldsvcConsole.polls")
+    moved = Point(x + 40, y - 60, srid=crs.storage_srid())
+    crew_position_record(crew_id=city["crew"].pk, point=moved)
+    moved.transform(4326)
+    page.wait_for_function(f"window.fieldsvcConsole.polls > {polls}")
+    settle(page)
+    [drawn] = page.evaluate("window.fieldsvcConsole.map.queryRenderedFeatures(undefined, {layers: ['crews']})"
+                            ".map(f => f.geometry.coordinates)")
+    assert abs(drawn[0] - moved.x) < 2e-5 and abs(drawn[1] - moved.y) < 2e-5  # a tile pixel is ~0.5 m here
+    assert {f["status"] for f in rendered(page, "work_orders") if f["id"] == city["late"].pk} == {"en_route"}
+
     # A report arriving meanwhile shows up on the map and in the queue without a reload.
+    page.evaluate(f"window.fieldsvcConsole.map.jumpTo({{center: [{LON}, {LAT}], zoom: 16}})")
     polls = page.evaluate("window.fieldsvcConsole.polls")
     fresh = report("pothole", dx=-120, description="Another hole")
     page.wait_for_selector(f"#queue li[data-id='{fresh.work_order_id}']", timeout=15000)

@@ -167,7 +167,8 @@ def test_merging_a_duplicate_closes_it_and_cancels_its_own_work_order(client, st
     assert original.notes.last().description == f"Reported again ({copy.reference})"
     refused = post(client, f"/api/console/requests/{copy.pk}/merge", {"into": str(original.pk)})
     assert refused.status_code == 409 and refused.json()["code"] == "request_closed"
-    assert post(client, f"/api/console/requests/{original.pk}/merge", {"into": "NOPE-0000"}).status_code == 400
+    for unknown in ("NOPE-0000", "9" * 30):
+        assert post(client, f"/api/console/requests/{original.pk}/merge", {"into": unknown}).status_code == 400
     itself = post(client, f"/api/console/requests/{original.pk}/merge", {"into": str(original.pk)})
     assert itself.status_code == 409 and itself.json()["code"] == "same_request"
 

@@ -6,7 +6,6 @@
 // window.fieldsvcConsole.
 import * as maplibregl from "maplibre-gl";
 
-const POLL_MS = 5000;
 // Fresh tiles on every poll: requests and crews are built live; work orders come from the server's cache, which
 // drops a tile when a work order in it changes, so asking again costs a cache lookup and is always current.
 const LIVE_LAYERS = ["requests", "crews", "work_orders"];
@@ -476,7 +475,7 @@ async function start() {
   });
   form.addEventListener("reset", () => setTimeout(() => form.dispatchEvent(new Event("change")), 0));
   await refreshQueue();
-  setInterval(poll, POLL_MS);
+  setInterval(poll, options.pollMs);
 }
 
 // Every few seconds: the queue, the live layers' tiles, the overdue filter's "now", the open work order's detail
