@@ -3,7 +3,6 @@ the survey. They work without JavaScript; the case page's small map is the only 
 
 import numpy as np
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
@@ -56,18 +55,23 @@ def survey(request, token: str):
     found = selectors.survey_get(token=token)
     if found is None:
         raise Http404("no such survey")
-    context = {"survey": found, "req": found.request, "scores": range(1, 6)}
+    locale = resident_texts.page_locale(request)
+    service = found.request.service
+    context = resident_texts.page_context(locale) | {
+        "survey": found, "req": found.request, "scores": range(1, 6),
+        "service_name": translated(service.i18n, locale, "name", service.name),
+    }
     if request.method == "GET" or found.answered_at is not None:
-        return render(request, "fieldsvc/survey.html", context)
+        return resident_texts.render_page(request, "fieldsvc/survey.html", context)
     fixed = request.POST.get("fixed")
     score = request.POST.get("satisfaction") or ""
     if fixed not in ("yes", "no") or (score and not score.isdigit()):
-        return render(request, "fieldsvc/survey.html", context | {"error": "Please say whether it was fixed."},
-                      status=400)
+        return resident_texts.render_page(request, "fieldsvc/survey.html",
+                                          context | {"error": context["t"]["survey_error"]}, status=400)
     try:
         services.survey_answer(survey=found, fixed=fixed == "yes", satisfaction=int(score) if score else None,
                                comment=request.POST.get("comment", ""))
     except services.SurveyInvalid as exc:
-        return render(request, "fieldsvc/survey.html", context | {"error": str(exc)}, status=400)
+        return resident_texts.render_page(request, "fieldsvc/survey.html", context | {"error": str(exc)}, status=400)
     found.refresh_from_db()
-    return render(request, "fieldsvc/survey.html", context | {"thanks": True, "survey": found})
+    return resident_texts.render_page(request, "fieldsvc/survey.html", context | {"thanks": True, "survey": found})

@@ -85,6 +85,7 @@ def test_a_resident_reports_a_pothole_in_spanish_and_finds_it_by_number_and_on_t
         map.triggerRepaint();
     })""", created.reference)
     assert created.reference in drawn
+    page.locator("#nearby-details summary").click()  # the list beside the map, for keyboards and screen readers
     assert page.get_by_role("link", name=f"Bache — {created.reference}").is_visible()
     screenshot(page, "resident-map-es")
     assert page.seen_hosts <= {"localhost"} and not page.errors, page.errors

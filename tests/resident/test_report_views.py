@@ -129,3 +129,16 @@ def test_the_case_page_is_translated_and_offers_the_survey_to_its_reporter_after
     page = client.get(response["Location"]).content.decode()
     assert f'/survey/{created.surveys.get().token}' in page
     assert "/survey/" not in Client().get(f"/requests/{created.reference}").content.decode()  # another browser
+
+
+def test_the_survey_speaks_the_residents_language_and_reopens_when_not_fixed(demo_catalogue, client, report_at):
+    created = report_at("pothole", CITY_HALL, attributes={"SIZE": ["small"]}, email="lan@example.org")
+    request_status_change(request=created, detailed_status="fixed")  # a survey for those who follow it
+    url = f"/survey/{created.surveys.get().token}"
+    page = client.get(url, {"lang": "vi"}).content.decode()
+    assert TEXTS["vi"]["survey_fixed"] in page and "Ổ gà" in page
+    assert TEXTS["vi"]["survey_error"] in client.post(url, {"lang": "vi", "fixed": "maybe"}).content.decode()
+    answered = client.post(url, {"lang": "vi", "fixed": "no", "satisfaction": "2"})
+    assert answered.status_code == 200 and TEXTS["vi"]["survey_reopened"] in answered.content.decode()
+    created.refresh_from_db()
+    assert created.status == "open"

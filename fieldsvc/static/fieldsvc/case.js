@@ -9,6 +9,11 @@ const map = new maplibregl.Map({
 });
 window.fieldsvcCaseMap = map;
 map.on("load", () => {
+  // Road segments from the asset registry stand in for a basemap (drawn from zoom 16, where they are lines).
+  map.addSource("assets", { type: "vector", url: container.dataset.assetsUrl });
+  map.addLayer({ id: "streets", type: "line", source: "assets", "source-layer": "assets", minzoom: 16,
+                 filter: ["==", ["get", "type"], "road-segment"],
+                 paint: { "line-color": "#d4cdbf", "line-width": ["interpolate", ["linear"], ["zoom"], 16, 5, 19, 24] } });
   map.addSource("neighbourhoods", { type: "vector", url: container.dataset.neighbourhoodsUrl });
   map.addLayer({ id: "neighbourhoods", type: "line", source: "neighbourhoods", "source-layer": "neighbourhoods",
                  paint: { "line-color": "#6c757d", "line-width": 1.5 } });

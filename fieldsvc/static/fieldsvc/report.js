@@ -31,7 +31,7 @@ function say(message) {
 
 // --- The map: neighbourhood outlines for orientation (no basemap: nothing from the internet), cases nearby.
 const map = new maplibregl.Map({
-  container, center: state.centre, zoom: 15, attributionControl: false,
+  container, center: state.centre, zoom: 16, attributionControl: false,
   style: { version: 8, sources: {}, layers: [{ id: "background", type: "background", paint: { "background-color": "#f4f1ea" } }] },
 });
 state.map = map;
@@ -39,6 +39,11 @@ map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-ri
 const marker = new maplibregl.Marker({ color: "#0b4f8a" });
 
 map.on("load", () => {
+  // Road segments from the asset registry stand in for a basemap (drawn from zoom 16, where they are lines).
+  map.addSource("assets", { type: "vector", url: container.dataset.assetsUrl });
+  map.addLayer({ id: "streets", type: "line", source: "assets", "source-layer": "assets", minzoom: 16,
+                 filter: ["==", ["get", "type"], "road-segment"],
+                 paint: { "line-color": "#d4cdbf", "line-width": ["interpolate", ["linear"], ["zoom"], 16, 5, 19, 24] } });
   map.addSource("neighbourhoods", { type: "vector", url: container.dataset.neighbourhoodsUrl });
   map.addLayer({ id: "neighbourhoods", type: "line", source: "neighbourhoods", "source-layer": "neighbourhoods",
                  paint: { "line-color": "#6c757d", "line-width": 1.5 } });
@@ -55,7 +60,9 @@ async function loadNearby([long, lat]) {
     state.nearby = data.features;
     map.getSource("nearby")?.setData(data);
     const list = $("nearby-list");
-    list.replaceChildren(...data.features.slice(0, 8).map((f) => caseItem(f)));
+    list.replaceChildren(...data.features.slice(0, 20).map((f) => caseItem(f)));
+    $("nearby-count").textContent = data.features.length;
+    $("nearby-details").hidden = data.features.length === 0;
   } catch (error) {
     say(String(error.message));
   }
