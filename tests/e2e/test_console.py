@@ -237,3 +237,49 @@ def test_a_dispatcher_works_the_queue_on_the_map(browser_page, client, city):
     screenshot(page, "console-live")
     assert page.evaluate("window.fieldsvcConsole.errors") == [] and page.errors == []
     assert page.seen_hosts <= {"localhost"}
+
+
+def test_a_spanish_report_appears_live_is_assigned_and_the_resident_sees_the_status(browser_page, client, city):
+    """The issue's path across the two sides: a resident's report (through the Open311 intake, in Spanish) reaches
+    the console without a reload, the dispatcher assigns the suggested crew, and the resident's case page says so."""
+    from fieldsvc.resident_texts import status_texts
+
+    works = Department.objects.get(code="public-works")
+    x, y = crs.storage_point(LON, LAT)
+    Crew.objects.create(code="roads-1", name="Roads 1", department=works, shift_start=dt.time(0),
+                        shift_end=dt.time(23, 59), shift_days=[1, 2, 3, 4, 5, 6, 7],
+                        depot=Point(x + 80, y - 80, srid=crs.storage_srid()))
+    page = browser_page
+    login(page, client, city["dispatcher"])
+    page.goto(f"/console/#16/{LAT}/{LON}")
+    page.wait_for_function("window.fieldsvcConsole.ready && document.querySelectorAll('#queue li').length === 3")
+    polls = page.evaluate("window.fieldsvcConsole.polls")
+
+    _, key = services.api_key_create(name="city website")
+    answer = client.post("/open311/v2/requests.json", {
+        "api_key": key, "service_code": "pothole", "lat": LAT + 0.0004, "long": LON, "locale": "es",
+        "description": "Hay un bache enorme delante de la biblioteca", "email": "ana@example.org"})
+    assert answer.status_code == 201, answer.content
+    created = ServiceRequest.objects.get(pk=answer.json()[0]["service_request_id"])
+    linking.request_link(request_id=created.pk)  # what the worker does after intake
+    work_orders_generate(request_ids=[created.pk])
+    wo = ServiceRequest.objects.get(pk=created.pk).work_order
+
+    item = f"#queue li[data-id='{wo.pk}']"
+    page.wait_for_selector(item, timeout=15000)
+    page.wait_for_function(f"window.fieldsvcConsole.polls > {polls}")
+    settle(page)
+    assert created.pk in {f["id"] for f in rendered(page, "requests")}
+    page.click(item)
+    page.wait_for_selector("#assign-button")
+    assert "Hay un bache enorme" in page.inner_text("#detail")
+    assert page.eval_on_selector("#assign select", "s => s.options[0].textContent").startswith("★ suggested: roads-1")
+    page.click("#assign-button")
+    page.wait_for_selector(f"#detail [data-work-order='{wo.pk}'][data-status='dispatched']")
+    screenshot(page, "console-spanish-report-assigned")
+
+    resident = page.context.new_page()  # no sign-in needed: the case page is public
+    resident.goto(f"/requests/{created.reference}?lang=es")
+    assert status_texts("es")["in_progress"] in resident.inner_text("body")
+    screenshot(resident, "console-resident-sees-status")
+    assert page.errors == [] and page.seen_hosts <= {"localhost"}

@@ -321,9 +321,16 @@ async function assignForm(wo) {
     return box;
   }
   const go = el("button", { type: "button", id: "assign-button", onclick: async () => {
-    await act(wo.id, () => api(`/api/work-orders/${wo.id}/assign`, {
-      method: "POST", body: { crew: Number(select.value), version: wo.version },
-    }), `Work order ${wo.id} assigned to ${select.selectedOptions[0].textContent.replace("★ suggested: ", "")
+    await act(wo.id, async () => {
+      let version = wo.version;
+      if (["new", "triaged", "reopened"].includes(wo.status)) { // assigning untriaged work triages it first
+        const ready = await api(`/api/work-orders/${wo.id}/transition`, {
+          method: "POST", body: { to: "ready", note: "triaged in the dispatcher console", version } });
+        version = ready.properties.version;
+      }
+      return api(`/api/work-orders/${wo.id}/assign`, {
+        method: "POST", body: { crew: Number(select.value), version } });
+    }, `Work order ${wo.id} assigned to ${select.selectedOptions[0].textContent.replace("★ suggested: ", "")
       .split(" — ")[0]}.`);
   } }, "Assign");
   box.replaceChildren(el("label", { class: "assign" }, "Assign to", select), go);
@@ -350,12 +357,19 @@ function show(...children) {
   } }, "Close"), el("p", { id: "message", role: "status" }), ...children);
 }
 
+let opened = 0;
+
 async function openWorkOrder(id, lonlat) {
   if (lonlat) consoleState.map.easeTo({ center: lonlat, zoom: Math.max(consoleState.map.getZoom(), 16) });
+  const turn = ++opened; // a later opening (a click, a poll) wins over one still loading
   const feature = await api(`/api/work-orders/${id}`);
   const wo = feature.properties;
+  const assignable = !["completed", "closed", "cancelled", "in_progress"].includes(wo.status);
+  const [requests, assign] = await Promise.all([
+    Promise.all(wo.requests.map((r) => api(`/api/console/requests/${r.id}`).catch(() => null))),
+    assignable ? assignForm(wo) : null]);
+  if (turn !== opened) return;
   consoleState.selected = { kind: "work_order", id, status: wo.status, crew: wo.crew, version: wo.version };
-  const requests = await Promise.all(wo.requests.map((r) => api(`/api/console/requests/${r.id}`).catch(() => null)));
   const section = el("section", { class: "work-order", "data-work-order": wo.id, "data-status": wo.status },
     el("h2", {}, `WO-${wo.id} ${wo.title}`),
     facts([["Status", label(wo.status)], ["Priority", `P${wo.priority}`], ["Department", wo.department],
@@ -363,30 +377,29 @@ async function openWorkOrder(id, lonlat) {
       ["SLA", wo.due_at ? slaText((new Date(wo.due_at) - Date.now()) / 1000) : slaText(null)],
       ["SLA clock", wo.sla_hours ? `${wo.sla_hours} h (${wo.sla_clock})` : null],
       ["Hold", wo.hold_reason], ["Resolution", wo.resolution]]),
-    transitionForm(wo),
+    assign, transitionForm(wo),
     el("h2", {}, "Tasks"),
     el("ol", {}, wo.tasks.map((t) => el("li", {}, `${t.description} (${t.status}, ${t.estimated_minutes} min)`))),
     el("h2", {}, "Work order history"),
     el("ol", { class: "history" }, wo.history.map((e) => el("li", {}, `${when(e.at)} ${label(e.from) || "∅"} → `
       + `${label(e.to)} (${e.by})`, e.note ? ` — ${e.note}` : ""))));
-  show(section);
-  if (!["completed", "closed", "cancelled", "in_progress"].includes(wo.status)) {
-    section.insertBefore(await assignForm(wo), section.querySelector(".actions") || section.children[2]);
-  }
-  detail.append(...requests.filter(Boolean).map(requestSection));
+  show(section, ...requests.filter(Boolean).map(requestSection));
 }
 
 async function openRequest(id, { direct = false } = {}) {
+  const turn = ++opened;
   const r = await api(`/api/console/requests/${id}`);
   if (r.work_order && !direct) {
     await openWorkOrder(r.work_order.id);
     return;
   }
+  if (turn !== opened) return;
   consoleState.selected = { kind: "request", id };
   show(requestSection(r));
 }
 
 async function openCrew(properties, lngLat) {
+  opened += 1;
   consoleState.selected = { kind: "crew", id: properties.id };
   const planButton = el("button", { type: "button", id: "plan-button", onclick: () => drawPlan(properties, lngLat) },
     "Show today's route");
