@@ -187,6 +187,16 @@ def report_duplicates(request: HttpRequest) -> JsonResponse:
                          "features": _features(rows, resident_texts.page_locale(request))})
 
 
+@require_GET
+def report_places(request: HttpRequest) -> JsonResponse:
+    """GET /report/places.json?q=words: addresses given on earlier reports that match, with where they are."""
+    text = (request.GET.get("q") or "").strip()
+    if not 2 < len(text) <= 200:
+        return _bad("q is 3 to 200 characters")
+    return JsonResponse({"places": [place | {"lon": round(place["lon"], 7), "lat": round(place["lat"], 7)}
+                                    for place in selectors.request_places_public(text=text)]})
+
+
 @require_POST
 def report_follow(request: HttpRequest) -> HttpResponse:
     """POST /report/follow (number, email): follow a case instead of reporting it again; then its page."""

@@ -37,6 +37,9 @@ DJANGO_LANG = {"ht": "fr", "kea": "pt"}
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
+        "find_place": "Find an address",
+        "find": "Find",
+        "no_places": "No address found: tap the map instead.",
         "survey_fixed": "Was the problem fixed?",
         "survey_yes": "Yes",
         "survey_no": "No, it is still there",
@@ -102,6 +105,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "Photos",
     },
     "es": {
+        "find_place": "Buscar una dirección",
+        "find": "Buscar",
+        "no_places": "No se encontró la dirección: toque el mapa.",
         "survey_fixed": "¿Se resolvió el problema?",
         "survey_yes": "Sí",
         "survey_no": "No, sigue ahí",
@@ -167,6 +173,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "Fotos",
     },
     "zh-hans": {
+        "find_place": "查找地址",
+        "find": "查找",
+        "no_places": "未找到地址：请直接点按地图。",
         "survey_fixed": "问题解决了吗？",
         "survey_yes": "是",
         "survey_no": "没有，问题仍然存在",
@@ -232,6 +241,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "照片",
     },
     "ht": {
+        "find_place": "Chèche yon adrès",
+        "find": "Chèche",
+        "no_places": "Nou pa jwenn adrès la: peze sou kat la pito.",
         "survey_fixed": "Èske pwoblèm nan ranje?",
         "survey_yes": "Wi",
         "survey_no": "Non, li toujou la",
@@ -297,6 +309,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "Foto",
     },
     "pt": {
+        "find_place": "Procurar um endereço",
+        "find": "Procurar",
+        "no_places": "Endereço não encontrado: toque no mapa.",
         "survey_fixed": "O problema foi resolvido?",
         "survey_yes": "Sim",
         "survey_no": "Não, continua lá",
@@ -362,6 +377,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "Fotos",
     },
     "vi": {
+        "find_place": "Tìm địa chỉ",
+        "find": "Tìm",
+        "no_places": "Không tìm thấy địa chỉ: hãy chạm vào bản đồ.",
         "survey_fixed": "Sự cố đã được khắc phục chưa?",
         "survey_yes": "Rồi",
         "survey_no": "Chưa, vẫn còn đó",
@@ -427,6 +445,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "Ảnh",
     },
     "kea": {
+        "find_place": "Buska un enderesu",
+        "find": "Buska",
+        "no_places": "Nu ka atxa enderesu: toka na mapa.",
         "survey_fixed": "Prublema fika konpostu?",
         "survey_yes": "Sin",
         "survey_no": "Nau, inda sta la",
@@ -492,6 +513,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "Futus",
     },
     "ru": {
+        "find_place": "Найти адрес",
+        "find": "Найти",
+        "no_places": "Адрес не найден: нажмите на карту.",
         "survey_fixed": "Проблема устранена?",
         "survey_yes": "Да",
         "survey_no": "Нет, всё ещё там",
@@ -557,6 +581,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "Фото",
     },
     "ar": {
+        "find_place": "ابحث عن عنوان",
+        "find": "بحث",
+        "no_places": "لم يُعثر على العنوان: انقر على الخريطة بدلًا من ذلك.",
         "survey_fixed": "هل تم إصلاح المشكلة؟",
         "survey_yes": "نعم",
         "survey_no": "لا، ما زالت موجودة",
@@ -622,6 +649,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "الصور",
     },
     "fr": {
+        "find_place": "Chercher une adresse",
+        "find": "Chercher",
+        "no_places": "Adresse introuvable : touchez la carte.",
         "survey_fixed": "Le problème a-t-il été réglé ?",
         "survey_yes": "Oui",
         "survey_no": "Non, il est toujours là",

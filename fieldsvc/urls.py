@@ -28,6 +28,7 @@ urlpatterns = [
     path("report/", report.report_page, name="report"),
     path("report/nearby.json", report.report_nearby, name="report-nearby"),
     path("report/duplicates.json", report.report_duplicates, name="report-duplicates"),
+    path("report/places.json", report.report_places, name="report-places"),
     path("report/follow", report.report_follow, name="report-follow"),
     # Uploaded photos; behind a proxy in production, the proxy can serve MEDIA_ROOT itself.
     re_path(r"^media/(?P<path>requests/.+)$", views.media, name="media"),

@@ -128,3 +128,44 @@ def test_a_case_nearby_is_offered_and_followed_instead_of_reporting_again(demo_c
     assert ServiceRequest.objects.count() == 1  # nothing reported again
     screenshot(page, "resident-followed")
     assert not page.errors, page.errors
+
+
+def test_a_place_found_by_address_or_with_the_keyboard_becomes_the_spot(demo_catalogue, phone):
+    services.request_create(service=selectors.service_get(code="graffiti"), data=services.RequestInput(
+        lat=TWENTY_M_NORTH[0], long=TWENTY_M_NORTH[1], address_string="1 City Hall Square, Boston",
+        require_answers=False))
+    page = phone
+    page.goto("/report/?lang=fr")
+    map_ready(page)
+    page.get_by_label("Chercher une adresse").fill("city hall")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="1 City Hall Square, Boston").click()
+    assert page.locator("#address_string").input_value() == "1 City Hall Square, Boston"
+    assert round(float(page.locator("#lat").input_value()), 5) == TWENTY_M_NORTH[0]
+    page.locator("#map canvas").focus()  # keyboard: arrows move the map, Enter takes its centre
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function(f"window.fieldsvcReport.map.getCenter().lat < {TWENTY_M_NORTH[0]} - 1e-5"
+                           " && !window.fieldsvcReport.map.isMoving()")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"Number(document.getElementById('lat').value) < {TWENTY_M_NORTH[0]}")
+    assert "Lieu choisi" in page.locator("#spot").inner_text()
+    assert not page.errors, page.errors
+
+
+def test_without_javascript_the_form_still_reports(demo_catalogue, chromium, live_server):
+    context = chromium.new_context(java_script_enabled=False, viewport=PHONE, base_url=live_server.url)
+    page = context.new_page()
+    page.goto("/report/?lang=pt")
+    page.select_option("#service_code", "pothole")
+    page.get_by_label("Endereço ou ponto de referência").fill("1 City Hall Square")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enviar pedido").click()
+    assert page.locator("[role=alert]").is_visible()  # the questions come back, in Portuguese
+    page.get_by_role("radio", name="Menor que um prato").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enviar pedido").click()
+    created = ServiceRequest.objects.get()
+    assert (created.address_string, created.attributes, created.geom) == ("1 City Hall Square", {"SIZE": "small"}, None)
+    assert page.locator("#reference").inner_text() == created.reference
+    screenshot(page, "resident-no-js")
+    context.close()

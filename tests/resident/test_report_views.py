@@ -142,3 +142,16 @@ def test_the_survey_speaks_the_residents_language_and_reopens_when_not_fixed(dem
     assert answered.status_code == 200 and TEXTS["vi"]["survey_reopened"] in answered.content.decode()
     created.refresh_from_db()
     assert created.status == "open"
+
+
+def test_places_are_addresses_given_on_earlier_reports_found_as_one_types(demo_catalogue, client, report_at):
+    report_at("pothole", CITY_HALL, address_string="1 City Hall Square, Boston")
+    report_at("graffiti", CITY_HALL, address_string="1 City Hall Square, Boston")
+    report_at("graffiti", TWO_KM_NORTH, address_string="300 Main Street, Charlestown")
+    response = client.get("/report/places.json", {"q": "city hall squ"})
+    assert response.status_code == 200
+    [place] = orjson.loads(response.content)["places"]
+    assert place["address"] == "1 City Hall Square, Boston"
+    assert (round(place["lat"], 4), round(place["lon"], 4)) == CITY_HALL
+    assert orjson.loads(client.get("/report/places.json", {"q": "elm street"}).content) == {"places": []}
+    assert client.get("/report/places.json", {"q": "a"}).status_code == 400

@@ -98,8 +98,10 @@ map.on("click", (event) => {
   }
   chooseSpot(event.lngLat);
 });
-// Keyboard: the arrow keys move the map (MapLibre's own), Enter takes its centre as the spot.
-container.addEventListener("keydown", (event) => {
+// Keyboard: the map's canvas takes focus; the arrow keys move the map (MapLibre's own), Enter takes its centre.
+map.getCanvas().setAttribute("aria-label", `${texts.map_label}. ${texts.map_hint}`);
+map.getCanvas().setAttribute("aria-describedby", "map-status");
+map.getCanvas().addEventListener("keydown", (event) => {
   if (event.key === "Enter") chooseSpot(map.getCenter());
 });
 map.on("moveend", (event) => {
@@ -121,6 +123,28 @@ if ("geolocation" in navigator) {
     );
   });
 }
+
+// --- An address typed in: places given on earlier reports (the page has no geocoder and no internet).
+$("place-search").hidden = false;
+$("place-search").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const words = $("place").value.trim();
+  if (words.length < 3) return;
+  const { places } = await getJSON(`${container.dataset.placesUrl}?q=${encodeURIComponent(words)}`);
+  const list = $("places");
+  if (!places.length) return list.replaceChildren(el("li", { className: "hint", textContent: texts.no_places }));
+  list.replaceChildren(...places.map((place) => {
+    const pick = el("button", { type: "button", className: "secondary", textContent: place.address });
+    pick.addEventListener("click", () => {
+      const at = new maplibregl.LngLat(place.lon, place.lat);
+      map.jumpTo({ center: at, zoom: 17 });
+      $("address_string").value = place.address;
+      list.replaceChildren();
+      chooseSpot(at);
+    });
+    return el("li", {}, pick);
+  }));
+});
 
 // --- Suggestions from the resident's words.
 let typing;
