@@ -83,7 +83,11 @@ def _work_order_follows(wo: WorkOrder, request: ServiceRequest, service: Service
         wo.sla_clock = ""
     wo.version += 1
     wo.save()
-    wo.tasks.filter(status="open").update(estimated_minutes=service.task_minutes, required_skills=service.task_skills)
+    for task in wo.tasks.filter(status="open").select_related("asset"):
+        what = task.asset.external_id if task.asset_id else (request.address_string or request.reference)
+        task.description = f"{service.name} at {what}"[:500]  # as work._attach words it
+        task.estimated_minutes, task.required_skills = service.task_minutes, service.task_skills
+        task.save(update_fields=["description", "estimated_minutes", "required_skills"])
     ServiceRequest.objects.filter(pk=request.pk).update(expected_at=wo.due_at)
     WorkOrderEvent.objects.create(work_order=wo, at=now, from_status=wo.status, to_status=wo.status, actor=actor,
                                   actor_label=label, note=said)

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import Point
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from gis import crs
@@ -23,6 +24,9 @@ from workorders.work import work_order_assign, work_orders_generate
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the browser reads through the live server's threads
 
+# The smallest valid PNG (1x1), as a resident's photo.
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000105a1a3b0d80000000049454e44ae426082")
 # Massachusetts Avenue by Cambridge City Hall (as in tests/work): lamps 40 m apart along x.
 LON, LAT = -71.1043, 42.3670
 CATALOGUE = {"services": [
@@ -239,7 +243,8 @@ def test_a_dispatcher_works_the_queue_on_the_map(browser_page, client, city):
     assert page.seen_hosts <= {"localhost"}
 
 
-def test_a_spanish_report_appears_live_is_assigned_and_the_resident_sees_the_status(browser_page, client, city):
+def test_a_spanish_report_appears_live_is_assigned_and_the_resident_sees_the_status(browser_page, client, city,
+                                                                                   live_server, settings, tmp_path):
     """The issue's path across the two sides: a resident's report (through the Open311 intake, in Spanish) reaches
     the console without a reload, the dispatcher assigns the suggested crew, and the resident's case page says so."""
     from fieldsvc.resident_texts import status_texts
@@ -256,9 +261,11 @@ def test_a_spanish_report_appears_live_is_assigned_and_the_resident_sees_the_sta
     polls = page.evaluate("window.fieldsvcConsole.polls")
 
     _, key = services.api_key_create(name="city website")
+    settings.MEDIA_ROOT, settings.FIELDSVC_PUBLIC_URL = tmp_path, live_server.url  # photos served back from here
+    photo = SimpleUploadedFile("bache.png", PNG, content_type="image/png")
     answer = client.post("/open311/v2/requests.json", {
         "api_key": key, "service_code": "pothole", "lat": LAT + 0.0004, "long": LON, "locale": "es",
-        "description": "Hay un bache enorme delante de la biblioteca", "email": "ana@example.org"})
+        "description": "Hay un bache enorme delante de la biblioteca", "email": "ana@example.org", "media": photo})
     assert answer.status_code == 201, answer.content
     created = ServiceRequest.objects.get(pk=answer.json()[0]["service_request_id"])
     linking.request_link(request_id=created.pk)  # what the worker does after intake
@@ -273,6 +280,7 @@ def test_a_spanish_report_appears_live_is_assigned_and_the_resident_sees_the_sta
     page.click(item)
     page.wait_for_selector("#assign-button")
     assert "Hay un bache enorme" in page.inner_text("#detail")
+    page.wait_for_function("[...document.querySelectorAll('#detail img')].some(i => i.complete && i.naturalWidth)")
     assert page.eval_on_selector("#assign select", "s => s.options[0].textContent").startswith("★ suggested: roads-1")
     page.click("#assign-button")
     page.wait_for_selector(f"#detail [data-work-order='{wo.pk}'][data-status='dispatched']")

@@ -143,6 +143,7 @@ def test_reclassifying_a_request_moves_its_unstarted_work_order_with_it(client, 
     assert wo.title.startswith("Graffiti") and ServiceRequest.objects.get(pk=request.pk).expected_at == wo.due_at
     assert "Reclassified from Pothole to Graffiti: paint" in request.notes.last().description
     assert wo.events.last().note.startswith("Reclassified")
+    assert [t.description for t in wo.tasks.all()] == [f"Graffiti at {request.reference}"]
     again = post(client, f"/api/console/requests/{request.pk}/reclassify", {"service": "graffiti"})
     assert again.status_code == 409 and again.json()["code"] == "same_service"
     assert post(client, f"/api/console/requests/{request.pk}/reclassify", {"service": "nope"}).status_code == 400
