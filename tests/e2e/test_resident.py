@@ -53,6 +53,11 @@ def test_a_resident_reports_a_pothole_in_spanish_and_finds_it_by_number_and_on_t
     page.get_by_label("¿Qué profundidad tiene, en pulgadas?").fill("5")
     page.set_input_files("#media", files=[{"name": "bache.png", "mimeType": "image/png", "buffer": PNG}])
     page.get_by_label("Correo electrónico").fill("ana@example.org")
+    unlabelled = page.evaluate("""[...document.querySelectorAll('input, select, textarea, button')]
+        .filter(e => e.type !== 'hidden' && e.offsetParent !== null)
+        .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
+        .map(e => e.outerHTML)""")
+    assert not unlabelled, unlabelled  # every control a screen reader meets has a name
     screenshot(page, "resident-report-es")
     with page.expect_navigation():
         page.get_by_role("button", name="Enviar reporte").click()
