@@ -74,6 +74,8 @@ def work_orders_list_queue(*, departments: set[int] | None, department_codes: li
     (work without an SLA last). Reads work_order_open_idx (department, status, due_at; open work only)."""
     now = now or timezone.now()
     qs = (WorkOrder.objects.select_related("department", "service", "crew")
+          .only("title", "status", "priority", "due_at", "created_at", "version", "location", "crew__code",
+                "department__code", "service__code", "service__name")  # not the catalogue texts: half the time
           .exclude(status__in=list(states.DONE))
           .filter(Q(crew__isnull=True, status__in=UNASSIGNED) | Q(due_at__lt=now)))
     if departments is not None:

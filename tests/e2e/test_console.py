@@ -120,7 +120,11 @@ def test_a_dispatcher_works_the_queue_on_the_map(browser_page, client, city):
     assert [f["code"] for f in rendered(page, "crews")] == ["lights-1"]  # lights-2 is 3 km away, off the map
     screenshot(page, "console-queue")
 
-    # Layer toggles hide and show a layer.
+    # Layer toggles hide and show a layer; the dense registry starts hidden.
+    assert not page.is_checked("input[name=layer-assets]") and rendered(page, "assets") == []
+    page.check("input[name=layer-assets]")
+    settle(page)
+    assert {f["external_id"] for f in rendered(page, "assets")} == {"L-0", "L-1"}
     page.uncheck("input[name=layer-requests]")
     settle(page)
     assert rendered(page, "requests") == []

@@ -9,6 +9,8 @@ import * as maplibregl from "maplibre-gl";
 // Fresh tiles on every poll: requests and crews are built live; work orders come from the server's cache, which
 // drops a tile when a work order in it changes, so asking again costs a cache lookup and is always current.
 const LIVE_LAYERS = ["requests", "crews", "work_orders"];
+// The registry is dense (a lamp every few metres): shown when asked for, so the open work stands out.
+const HIDDEN_AT_START = ["assets", "utility_lines", "utility_structures"];
 const options = JSON.parse(document.getElementById("console-options").textContent);
 const container = document.getElementById("map");
 const queueList = document.getElementById("queue");
@@ -144,7 +146,8 @@ function buildLayerList(map) {
   for (const layer of map.getStyle().layers) {
     if (layer.type === "background" || layer.source === "plan") continue;
     const toggle = el("input", { type: "checkbox", name: `layer-${layer.id}` });
-    toggle.checked = true;
+    toggle.checked = !HIDDEN_AT_START.includes(layer.id);
+    if (!toggle.checked) map.setLayoutProperty(layer.id, "visibility", "none");
     toggle.addEventListener("change", () => {
       map.setLayoutProperty(layer.id, "visibility", toggle.checked ? "visible" : "none");
     });
@@ -351,6 +354,7 @@ async function act(workOrderId, call, done) {
 
 function show(...children) {
   detail.hidden = false;
+  detail.parentElement.scrollTop = 0; // the detail sits above the queue
   detail.replaceChildren(el("button", { type: "button", class: "close", onclick: () => {
     detail.hidden = true;
     consoleState.selected = null;
@@ -450,6 +454,17 @@ function onClick(map, event) {
   open().catch((error) => showError(`Could not open ${feature.layer.id} ${feature.properties.id}: ${error.message}`));
 }
 
+// The storage area is a whole state plane zone: once the neighbourhoods are drawn, show just them (the city).
+function fitToNeighbourhoods(map) {
+  if (!map.getSource("neighbourhoods")) return;
+  const bounds = new maplibregl.LngLatBounds();
+  const extend = (c) => (typeof c[0] === "number" ? bounds.extend(c) : c.forEach(extend));
+  for (const f of map.querySourceFeatures("neighbourhoods", { sourceLayer: "neighbourhoods" })) {
+    extend(f.geometry.coordinates);
+  }
+  if (!bounds.isEmpty()) map.fitBounds(bounds, { padding: 20, duration: 0 });
+}
+
 // --- Start ------------------------------------------------------------------------------------------------
 
 async function start() {
@@ -459,7 +474,9 @@ async function start() {
   for (const layer of style.layers) Object.assign(layer.paint || {}, PAINT[layer.id] || {});
   const [first] = Object.values(style.sources);
   const bounds = first ? (await api(first.url)).bounds : undefined;
+  const shared = /^#[\d.]+\//.test(window.location.hash); // #zoom/lat/lon: a view someone shared
   const map = new maplibregl.Map({ container, style, bounds, hash: true });
+  if (!shared) map.once("idle", () => fitToNeighbourhoods(map));
   consoleState.map = map;
   map.addControl(new maplibregl.NavigationControl(), "top-right");
   map.addControl(new maplibregl.ScaleControl(), "bottom-left");
