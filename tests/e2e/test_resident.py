@@ -96,9 +96,12 @@ def test_a_resident_reports_a_pothole_in_spanish_and_finds_it_by_number_and_on_t
     assert page.seen_hosts <= {"localhost"} and not page.errors, page.errors
 
 
-def test_arabic_renders_right_to_left(demo_catalogue, phone):
-    page = phone
-    page.goto("/report/?lang=ar")
+def test_arabic_from_the_browsers_language_renders_right_to_left(demo_catalogue, chromium, live_server):
+    context = chromium.new_context(viewport=PHONE, base_url=live_server.url, locale="ar-EG")  # Accept-Language
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto("/report/")
     assert page.locator("html").get_attribute("dir") == "rtl"
     assert page.evaluate("getComputedStyle(document.querySelector('main')).direction") == "rtl"
     heading = page.locator("h1").bounding_box()
@@ -107,6 +110,7 @@ def test_arabic_renders_right_to_left(demo_catalogue, phone):
     map_ready(page)
     screenshot(page, "resident-report-ar")
     assert not page.errors, page.errors
+    context.close()
 
 
 def test_a_case_nearby_is_offered_and_followed_instead_of_reporting_again(demo_catalogue, phone):
