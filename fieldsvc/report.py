@@ -23,6 +23,7 @@ from gis import crs
 from workorders import cached, selectors, services
 from workorders.catalogue import translated
 from workorders.models import Channel
+from workorders.open311.throttles import Open311RateThrottle
 
 # Where the map opens without the resident's position: Boston City Hall Plaza (the demo's city), as lat/lon.
 DEFAULT_CENTRE = (42.3603, -71.0580)
@@ -32,6 +33,17 @@ RECENTLY_CLOSED_DAYS = 30
 DUPLICATE_SEARCH_M = 100  # wider than intake's own duplicate radius: let the resident judge
 _ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
 SESSION_REPORTED = "fieldsvc_reported"  # references this browser reported: their case page offers the survey
+
+
+def _throttled(request: HttpRequest) -> HttpResponse | None:
+    """A 429 once the caller's address has used its budget this minute (the one Open311 calls count against)."""
+    throttle = Open311RateThrottle()
+    if throttle.allow_request(request, None):
+        return None
+    response = JsonResponse({"code": "rate_limited", "description": "too many requests; try again shortly"},
+                            status=429)
+    response["Retry-After"] = str(int(throttle.wait()))
+    return response
 
 
 def _service_choices(locale: str) -> list[tuple[str, str]]:
@@ -73,7 +85,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
     }
     if request.method == "GET":
         return resident_texts.render_page(request, "fieldsvc/report.html", context)
-    return _report_submit(request, locale, context)
+    return _throttled(request) or _report_submit(request, locale, context)
 
 
 def _report_submit(request: HttpRequest, locale: str, context: dict) -> HttpResponse:
@@ -153,9 +165,11 @@ def _bad(message: str) -> JsonResponse:
 
 
 @require_GET
-def report_nearby(request: HttpRequest) -> JsonResponse:
+def report_nearby(request: HttpRequest) -> HttpResponse:
     """GET /report/nearby.json?lat=&long=: open cases and those closed in the last 30 days within
     NEARBY_RADIUS_M, nearest first, as GeoJSON with texts in the page's language."""
+    if refused := _throttled(request):
+        return refused
     point = _point(request)
     if point is None:
         return _bad("lat and long must be WGS84 degrees inside the area this server covers")
@@ -170,9 +184,11 @@ def report_nearby(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
-def report_duplicates(request: HttpRequest) -> JsonResponse:
+def report_duplicates(request: HttpRequest) -> HttpResponse:
     """GET /report/duplicates.json?service_code=&lat=&long=: open, original cases of that service or a related
     one within DUPLICATE_SEARCH_M, nearest first: what the resident may follow instead of reporting again."""
+    if refused := _throttled(request):
+        return refused
     point = _point(request)
     service = selectors.service_get(code=request.GET.get("service_code", ""))
     if point is None or service is None:
@@ -188,8 +204,10 @@ def report_duplicates(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
-def report_places(request: HttpRequest) -> JsonResponse:
+def report_places(request: HttpRequest) -> HttpResponse:
     """GET /report/places.json?q=words: addresses given on earlier reports that match, with where they are."""
+    if refused := _throttled(request):
+        return refused
     text = (request.GET.get("q") or "").strip()
     if not 2 < len(text) <= 200:
         return _bad("q is 3 to 200 characters")
@@ -200,6 +218,8 @@ def report_places(request: HttpRequest) -> JsonResponse:
 @require_POST
 def report_follow(request: HttpRequest) -> HttpResponse:
     """POST /report/follow (number, email): follow a case instead of reporting it again; then its page."""
+    if refused := _throttled(request):
+        return refused
     locale = resident_texts.page_locale(request)
     found = selectors.request_find_public(number=request.POST.get("number", ""))
     email = (request.POST.get("email") or "").strip()

@@ -125,6 +125,8 @@ def test_the_case_page_is_translated_and_offers_the_survey_to_its_reporter_after
     page = client.get(f"/requests/{created.reference}").content.decode()
     assert 'dir="rtl"' in page and "حفرة في الطريق" in page and 'id="case-map"' in page
     assert "/survey/" not in page
+    request_status_change(request=created, detailed_status="in_progress")
+    assert "قيد التنفيذ" in client.get(f"/requests/{created.reference}").content.decode()  # status in Arabic
     request_status_change(request=created, detailed_status="fixed")
     page = client.get(response["Location"]).content.decode()
     assert f'/survey/{created.surveys.get().token}' in page
@@ -155,3 +157,13 @@ def test_places_are_addresses_given_on_earlier_reports_found_as_one_types(demo_c
     assert (round(place["lat"], 4), round(place["lon"], 4)) == CITY_HALL
     assert orjson.loads(client.get("/report/places.json", {"q": "elm street"}).content) == {"places": []}
     assert client.get("/report/places.json", {"q": "a"}).status_code == 400
+
+
+def test_reports_and_lookups_share_the_callers_open311_rate_limit(demo_catalogue, client, settings):
+    settings.FIELDSVC_OPEN311_RATE_PER_ADDRESS = 0
+    response = client.post("/report/", {"service_code": "pothole", "lat": CITY_HALL[0], "long": CITY_HALL[1],
+                                        "attribute[SIZE]": "small"})
+    assert response.status_code == 429 and int(response["Retry-After"]) <= 60
+    assert ServiceRequest.objects.count() == 0
+    assert client.get("/report/nearby.json", {"lat": CITY_HALL[0], "long": CITY_HALL[1]}).status_code == 429
+    assert client.get("/report/").status_code == 200  # the page itself is never refused
