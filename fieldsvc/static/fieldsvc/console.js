@@ -224,6 +224,14 @@ function facts(pairs) {
     .flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 }
 
+// Photos stored here are shown; a link a client sent (Open311 media_url) stays a link: the console loads
+// nothing from elsewhere by itself.
+function photo(url, reference) {
+  const where = new URL(url, window.location.href);
+  if (where.origin === window.location.origin) return el("img", { src: where.href, alt: `photo of ${reference}` });
+  return el("p", {}, el("a", { href: where.href, target: "_blank", rel: "noopener noreferrer" }, "photo (elsewhere)"));
+}
+
 function requestSection(r) {
   const link = r.link || {};
   const utilities = (link.utilities || []).map((u) => el("li", {},
@@ -233,7 +241,7 @@ function requestSection(r) {
   return el("section", { class: "request", "data-request": r.id },
     el("h2", {}, `Request ${r.reference}: ${r.service_name}`),
     r.description ? el("p", { class: "description" }, r.description) : null,
-    r.photos.map((url) => el("img", { src: url, alt: `photo of request ${r.reference}` })),
+    r.photos.map((url) => photo(url, r.reference)),
     facts([["Status", label(r.detailed_status)], ["SLA", slaText(r.breach_in_s)], ["Due", when(r.expected_at)],
       ["Reported", when(r.requested_at)], ["Address", r.address], ["Area", r.district],
       ["Department", r.department_name], ["Duplicate of", r.duplicate_of],
