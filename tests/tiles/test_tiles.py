@@ -107,6 +107,26 @@ def test_staff_layers_are_hidden_from_the_public(client, city, admin_user):
     assert crew["properties"]["code"] == "c1"
 
 
+def test_work_orders_and_crews_carry_what_the_console_filters_on(client, city, admin_user):
+    import datetime as dt
+
+    from workorders.models import WorkOrder
+
+    x, y = crs.storage_point(LON, LAT)
+    due = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    WorkOrder.objects.create(status="ready", department=city.department, service=city.service, title="lamp",
+                             location=Point(x, y, srid=crs.storage_srid()), due_at=due, priority=2)
+    client.force_login(admin_user)
+    address = tile_of(LON, LAT, 16)
+    [wo] = mapbox_vector_tile.decode(get(client, "work_orders", *address).content)["work_orders"]["features"]
+    assert wo["properties"] | {"id": 0, "created_at": ""} == {
+        "id": 0, "status": "ready", "priority": 2, "service": "streetlight-outage", "department": "street-lighting",
+        "due_at": int(due.timestamp()), "assigned": False, "created_at": ""}
+    assert len(wo["properties"]["created_at"]) == 10  # YYYY-MM-DD, compared as text by the map's date filter
+    [crew] = mapbox_vector_tile.decode(get(client, "crews", *address).content)["crews"]["features"]
+    assert crew["properties"]["department"] == "street-lighting"
+
+
 @pytest.mark.parametrize(("path", "status"), [
     ("/tiles/assets/23/0/0.mvt", 400), ("/tiles/assets/-1/0/0.mvt", 400), ("/tiles/assets/3/8/0.mvt", 400),
     ("/tiles/assets/3/0/-1.mvt", 400), ("/tiles/nothing/3/0/0.mvt", 404), ("/tiles/assets/x/0/0.mvt", 404),
