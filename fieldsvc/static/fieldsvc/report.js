@@ -230,6 +230,7 @@ async function loadDuplicates() {
   }));
 }
 
+$("errors")?.focus(); // a form sent back: say what to fix first (keyboard and screen reader users start there)
 if (select.value && !$("question-list").children.length) loadQuestions();
 if ($("lat").value && $("long").value) {
   map.once("load", () => chooseSpot(new maplibregl.LngLat(Number($("long").value), Number($("lat").value))));
