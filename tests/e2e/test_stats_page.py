@@ -15,12 +15,17 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the browser reads throug
 PAGE = f"/stats/?start={WINDOW['start']}&end={WINDOW['end']}"
 
 
+def wait_drawn(page) -> None:
+    """Wait until the page has fetched and drawn everything (or shown why not)."""
+    page.wait_for_function("window.fieldsvcStats && window.fieldsvcStats.done", timeout=30_000)
+
+
 @pytest.fixture
 def stats_page(browser_page, registry):
     stats_dataset()
     response = browser_page.goto(PAGE)
     assert response.status == 200
-    browser_page.evaluate("window.fieldsvcStats.ready")
+    wait_drawn(browser_page)
     return browser_page
 
 
@@ -136,9 +141,23 @@ def test_the_filters_reload_the_page_for_one_service_group(stats_page):
     page.select_option("#group", "other")
     with page.expect_navigation():
         page.click("form.filters button")
-    page.evaluate("window.fieldsvcStats.ready")
+    wait_drawn(page)
     assert "group=other" in page.url
     assert list(table(page, "table-sla-service")) == ["graffiti", "all"]
     assert chart_data(page, "chart-sla-service")["data"] == [[100.0]]
     assert page.evaluate("window.fieldsvcStats.errors") == [] and page.errors == []
     screenshot(page, "stats-group")
+
+
+def test_a_period_without_requests_draws_empty_charts_without_errors(browser_page, registry):
+    stats_dataset()
+    assert browser_page.goto("/stats/?start=2020-01-01&end=2020-01-31").status == 200
+    wait_drawn(browser_page)
+    assert browser_page.evaluate("window.fieldsvcStats.errors") == [] and browser_page.errors == []
+    assert chart_data(browser_page, "chart-trends")["labels"] == []
+    assert chart_data(browser_page, "chart-time-to-close")["data"] == [[0, 0, 0, 0, 0, 0, 0]]
+    assert browser_page.text_content("#ttc-median") == "–"
+    assert "No requests in this period." in browser_page.text_content("#table-trends")
+    # Every neighbourhood at 0: one class, the palest.
+    assert browser_page.text_content("#map-legend") == "0 to 0 per 1,000no population"
+    screenshot(browser_page, "stats-empty")

@@ -2,7 +2,7 @@
 // (MapLibre GL JS, neighbourhoods from the GeoJSON download) drawn from the same /api/stats/ URLs the page's
 // download links name. The tables beside them are rendered by the server, so the numbers read without JS.
 // Both libraries come from our static files (copied from node_modules by scripts/stack.sh): nothing from the
-// internet. Tests read window.fieldsvcStats (the data each chart was drawn from) and its `ready` promise.
+// internet. Tests read window.fieldsvcStats (the data each chart was drawn from), its `ready` promise and `done`.
 import * as maplibregl from "maplibre-gl";
 
 const root = document.getElementById("stats");
@@ -90,11 +90,16 @@ function classBreaks(values) {
 
 function drawMap(geojson) {
   state.data.neighbourhoods = geojson.features.map((f) => f.properties);
+  if (geojson.features.length === 0) {  // no districts loaded: nothing to fit the map to
+    document.getElementById("map").textContent = "No neighbourhoods are loaded.";
+    return Promise.resolve();
+  }
   const rates = geojson.features.map((f) => f.properties.per_1000).filter((v) => v !== null);
   const breaks = classBreaks(rates);
   const step = ["step", ["get", "per_1000"], RAMP[0]];
   breaks.forEach((b, i) => step.push(b, RAMP[i + 1]));
-  const fill = ["case", ["==", ["get", "per_1000"], null], NO_DATA, step];
+  // A "step" needs a stop: with every rate equal there is one class.
+  const fill = ["case", ["==", ["get", "per_1000"], null], NO_DATA, breaks.length ? step : RAMP[0]];
   const bounds = new maplibregl.LngLatBounds();
   for (const feature of geojson.features) {
     const rings = feature.geometry.type === "Polygon" ? [feature.geometry.coordinates] : feature.geometry.coordinates;
@@ -128,7 +133,8 @@ function drawMap(geojson) {
     legend.append(item);
   });
   legend.insertAdjacentHTML("beforeend", `<span><span class="swatch" style="background:${NO_DATA}"></span>no population</span>`);
-  return new Promise((resolve) => map.once("idle", resolve));
+  // Drawn, or failed (the error is shown): either way the page is done with the map.
+  return new Promise((resolve) => { map.once("idle", resolve); map.once("error", resolve); });
 }
 
 async function main() {
@@ -144,4 +150,4 @@ async function main() {
   for (const result of results) if (result.status === "rejected") showError(String(result.reason));
 }
 
-state.ready = main();
+state.ready = main().finally(() => { state.done = true; });
