@@ -1,14 +1,16 @@
 """The residents' pages in headless Chromium on a phone-sized screen: a pothole reported in Spanish (language chosen,
 suggestion picked, questions answered, photo attached) then found by number and on the map; Arabic right to left;
-a case nearby offered and followed instead of reporting again."""
+a case nearby offered and followed instead of reporting again; an address and the keyboard choosing the spot; the
+form without JavaScript; the case page following the work order to closure, then the survey."""
 
 import pytest
 from django.core.management import call_command
 
 from tests.e2e.conftest import screenshot
 from tests.resident.conftest import CATALOGUE, CITY_HALL, PNG, TWENTY_M_NORTH
-from workorders import selectors, services
-from workorders.models import Channel, Follower, ServiceRequest
+from workorders import linking, selectors, services
+from workorders.models import Channel, Crew, Follower, ServiceRequest
+from workorders.work import work_order_assign, work_order_transition, work_orders_generate
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the browser reads through the live server's threads
 
@@ -178,3 +180,42 @@ def test_without_javascript_the_form_still_reports(demo_catalogue, chromium, liv
     assert page.locator("#reference").inner_text() == created.reference
     screenshot(page, "resident-no-js")
     context.close()
+
+
+def test_the_reporter_sees_the_crew_assigned_then_the_survey_after_closure(demo_catalogue, phone):
+    page = phone
+    page.goto("/report/?lang=es")
+    map_ready(page)
+    page.get_by_role("button", name="Usar mi ubicación").click()
+    page.wait_for_function("document.getElementById('lat').value !== ''")
+    page.select_option("#service_code", "pothole")
+    page.get_by_role("radio", name="Más pequeño que un plato").check()
+    page.get_by_label("Correo electrónico").fill("ana@example.org")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enviar reporte").click()
+    created = ServiceRequest.objects.get()
+
+    linking.request_link(request_id=created.pk)  # what the worker does after intake
+    work_orders_generate(request_ids=[created.pk])
+    created.refresh_from_db()
+    crew = Crew.objects.get(code="pwd-asphalt-1")
+    work_order_assign(work_order_id=created.work_order_id, crew_id=crew.pk)  # the dispatcher's click
+    page.reload()
+    assert page.locator("#status").inner_text() == "En curso"
+    assert "/survey/" not in page.content()
+
+    for step in ("en_route", "in_progress"):
+        work_order_transition(work_order_id=created.work_order_id, to=step)
+    work_order_transition(work_order_id=created.work_order_id, to="completed", resolution="fixed", note="Bacheado")
+    created.refresh_from_db()
+    if created.status != "closed":  # services that wait for a supervisor's check
+        work_order_transition(work_order_id=created.work_order_id, to="closed")
+    page.reload()
+    assert page.locator("#status").inner_text() == "Resuelto"
+    page.get_by_role("link", name="¿Se resolvió? Díganos en un minuto").click()
+    page.get_by_role("radio", name="Sí").check()
+    page.get_by_role("radio", name="5").check()
+    page.get_by_role("button", name="Enviar").click()
+    assert page.locator("[role=status]").inner_text() == "Gracias."
+    screenshot(page, "resident-survey-es")
+    assert created.surveys.get().fixed is True
