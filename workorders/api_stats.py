@@ -9,6 +9,7 @@ import csv
 import io
 import json
 
+from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import renderers, serializers
@@ -89,8 +90,10 @@ class StatsApi(APIView):
             request.accepted_renderer, request.accepted_media_type = renderers.JSONRenderer(), "application/json"
         response = super().finalize_response(request, response, *args, **kwargs)
         fmt = getattr(request.accepted_renderer, "format", "json")
-        if response.status_code == 200 and fmt != "json":
-            response["Content-Disposition"] = f'attachment; filename="fieldsvc-{self.download_name}.{fmt}"'
+        if response.status_code == 200:
+            patch_cache_control(response, public=True, max_age=300)  # aggregates: five minutes old is fine
+            if fmt != "json":
+                response["Content-Disposition"] = f'attachment; filename="fieldsvc-{self.download_name}.{fmt}"'
         return response
 
     def params(self, request: Request, kind: type[StatsParams]) -> StatsParams:

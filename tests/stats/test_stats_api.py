@@ -31,6 +31,7 @@ def test_csv_download_has_exactly_the_json_rows(client, districts, url, params, 
     response = client.get(url, {**params, **WINDOW, "format": "csv"})
     assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="fieldsvc-')
+    assert response["Cache-Control"] == "public, max-age=300"
     table = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert body["rows"] and len(table) == len(body["rows"])
     for row, line in zip(body["rows"], table, strict=True):
