@@ -64,6 +64,42 @@ class ConsoleQueueApi(APIView):
             for wo, lonlat in zip(rows, points, strict=True)]})
 
 
+class PlansParams(serializers.Serializer):
+    date = serializers.DateField(required=False)
+    department = serializers.CharField(required=False, default="", help_text="comma-separated department codes")
+
+
+class ConsolePlansApi(APIView):
+    """Every crew's route in its department's current day plan: a line from where the crew is through its stops."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(tags=TAGS, summary="Crews' routes today", parameters=[PlansParams],
+                   responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        params = PlansParams(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        stops = work_selectors.plan_stops_current(
+            departments=permissions.visible_departments(request.user),
+            date=params.validated_data.get("date") or timezone.localdate(),
+            department_codes=_codes(params.validated_data["department"]))
+        crews: dict[int, list] = {}
+        for stop in stops:
+            crews.setdefault(stop.crew_id, []).append(stop)
+        starts = _lonlat([s[0].crew.last_position or s[0].crew.depot for s in crews.values()])
+        places = _lonlat([stop.work_order.location for stop in stops])
+        at = iter(places)
+        features = []
+        for (crew_id, route), start in zip(crews.items(), starts, strict=True):
+            points = [p for p in [start, *(next(at) for _ in route)] if p is not None]
+            crew = route[0].crew
+            features.append({"type": "Feature", "id": crew_id, "properties": {
+                "crew": crew_id, "code": crew.code, "department": crew.department.code, "stops": len(route),
+                "version": route[0].plan.version, "first_arrive_at": route[0].arrive_at},
+                "geometry": {"type": "LineString", "coordinates": points} if len(points) > 1 else None})
+        return Response({"type": "FeatureCollection", "features": features})
+
+
 def _link(sr: ServiceRequest) -> dict | None:
     link = getattr(sr, "link", None)
     if link is None:

@@ -17,6 +17,7 @@ urlpatterns = [
     path("crews/<int:pk>/positions", api_work.CrewPositionApi.as_view(), name="crew-positions"),
     path("crews/<int:pk>/plan", api_work.CrewPlanApi.as_view(), name="crew-plan"),
     path("console/queue", api_console.ConsoleQueueApi.as_view(), name="console-queue"),
+    path("console/plans", api_console.ConsolePlansApi.as_view(), name="console-plans"),
     path("console/requests/<int:pk>", api_console.ConsoleRequestDetailApi.as_view(), name="console-request"),
     path("console/requests/<int:pk>/reclassify", api_console.RequestReclassifyApi.as_view(),
          name="console-request-reclassify"),

@@ -9,7 +9,7 @@ from django.utils import timezone
 from gis import crs
 from gis.spatial import queries
 from workorders import states
-from workorders.models import Crew, RequestNote, ServiceRequest, WorkOrder, WorkOrderEvent
+from workorders.models import Crew, DayPlan, PlanStop, RequestNote, ServiceRequest, WorkOrder, WorkOrderEvent
 from workorders.models import WorkOrderStatus as S
 
 
@@ -94,3 +94,20 @@ def request_detail_staff(pk: int) -> ServiceRequest | None:
                                                   "link__reclassified_from", "duplicate_of")
             .prefetch_related(Prefetch("notes", queryset=RequestNote.objects.order_by("created_at", "id")), "media")
             .filter(pk=pk).first())
+
+
+def plan_stops_current(*, departments: set[int] | None, date: dt.date,
+                       department_codes: list[str] | None = None) -> list[PlanStop]:
+    """Every crew's stops in its department's current plan for the date (the highest version), in visiting order.
+    Reads day_plan_version (department, date, version) for the plans."""
+    plans = DayPlan.objects.filter(date=date)
+    if departments is not None:
+        plans = plans.filter(department_id__in=departments)
+    if department_codes:
+        plans = plans.filter(department__code__in=department_codes)
+    current = plans.order_by("department_id", "-version").distinct("department_id").values("pk")
+    return list(PlanStop.objects.filter(plan_id__in=[p["pk"] for p in current])
+                .select_related("plan", "crew__department", "work_order")
+                .only("sequence", "arrive_at", "plan__version", "crew__code", "crew__last_position", "crew__depot",
+                      "crew__department__code", "work_order__location", "work_order__status")
+                .order_by("crew_id", "sequence"))

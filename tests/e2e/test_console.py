@@ -207,6 +207,7 @@ def test_a_dispatcher_works_the_queue_on_the_map(browser_page, client, city):
     page.click("#replan-button")
     page.wait_for_selector("#message:has-text('new day plan is being made')")
     day_plan_make(department_id=city["crew"].department_id, seconds=1)
+    page.wait_for_function("window.fieldsvcConsole.plans === 1")  # every crew's route, with the next poll
     page.click("#plan-button")
     page.wait_for_selector("#message:has-text('stops, plan version 1')")
     assert page.evaluate("window.fieldsvcConsole.plan") == {"crew": city["crew"].pk, "stops": 2}

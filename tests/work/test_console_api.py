@@ -195,3 +195,37 @@ def test_only_the_departments_dispatchers_triage(client, staff, work):
     assert post(client, f"/api/console/requests/{request.pk}/work-order").status_code == 403
     client.force_login(staff["not_staff"])
     assert post(client, f"/api/console/requests/{request.pk}/merge", {"into": "x"}).status_code == 403
+
+
+def test_crews_routes_follow_the_current_plan_from_where_each_crew_is(client, staff, work, crew,
+                                                                    django_assert_max_num_queries):
+    from django.contrib.gis.geos import Point
+
+    from workorders.models import DayPlan, PlanStop
+
+    crew.last_position = Point(work["lamp"].location.x - 100, work["lamp"].location.y, srid=work["lamp"].location.srid)
+    crew.save()
+    today, now = timezone.localdate(), timezone.now()
+    old = DayPlan.objects.create(department=crew.department, date=today, version=1, reason="morning", solver="t",
+                                 seconds=1, travel_s=0)
+    PlanStop.objects.create(plan=old, crew=crew, sequence=1, work_order=work["pothole"], arrive_at=now, start_at=now,
+                            end_at=now)
+    current = DayPlan.objects.create(department=crew.department, date=today, version=2, reason="urgent", solver="t",
+                                     seconds=1, travel_s=0)
+    for n, wo in enumerate((work["lamp"], work["late"]), start=1):
+        PlanStop.objects.create(plan=current, crew=crew, sequence=n, work_order=wo, arrive_at=now, start_at=now,
+                                end_at=now)
+    client.force_login(staff["dispatcher"])
+    with django_assert_max_num_queries(5):
+        body = client.get("/api/console/plans").json()
+    [route] = body["features"]
+    assert route["properties"] | {"first_arrive_at": None} == {
+        "crew": crew.pk, "code": "lights-1", "department": "street-lighting", "stops": 2, "version": 2,
+        "first_arrive_at": None}
+    start, first, second = route["geometry"]["coordinates"]
+    assert start[0] < first[0] < second[0]  # from the crew, 100 m west, to the lamp, then 600 m east
+    assert client.get("/api/console/plans", {"department": "public-works"}).json()["features"] == []
+    assert client.get("/api/console/plans", {"date": "2001-01-01"}).json()["features"] == []
+    assert client.get("/api/console/plans", {"date": "soon"}).status_code == 400
+    client.force_login(staff["parks"])
+    assert client.get("/api/console/plans").json()["features"] == []

@@ -57,6 +57,7 @@ function el(tag, attributes = {}, ...children) {
 }
 
 const label = (code) => (code ? String(code).replaceAll("_", " ").replaceAll("-", " ") : "");
+const LAYER_NAMES = { crew_plans: "crew routes today" };
 const when = (iso) => (iso ? new Date(iso).toLocaleString([], { dateStyle: "short", timeStyle: "short" }) : "—");
 
 function duration(seconds) {
@@ -116,7 +117,11 @@ function applyFilters(map) {
   const f = consoleState.filters;
   const nowS = Math.floor(Date.now() / 1000);
   for (const layer of map.getStyle().layers) {
-    if (layer.type === "background" || !map.getSource(layer.source) || layer.source === "plan") continue;
+    if (layer.type === "background" || !map.getSource(layer.source) || ["plan", "plans"].includes(layer.source)) {
+      if (layer.id === "crew_plans") map.setFilter(layer.id, f.department ? ["==", ["get", "department"], f.department]
+        : null);
+      continue;
+    }
     map.setFilter(layer.id, filterFor(layer.id, f, nowS));
   }
 }
@@ -155,7 +160,8 @@ function buildLayerList(map) {
     const swatch = el("span", { class: "swatch" });
     const stroke = layer.type === "circle" ? map.getPaintProperty(layer.id, "circle-stroke-color") : null;
     swatch.style.background = typeof paint === "string" ? paint : layer.id === "requests" ? stroke : "#6a3d9a";
-    const item = el("li", { "data-layer": layer.id }, el("label", {}, toggle, swatch, label(layer.id)));
+    const name = LAYER_NAMES[layer.id] || label(layer.id);
+    const item = el("li", { "data-layer": layer.id }, el("label", {}, toggle, swatch, name));
     if (layer.id === "work_orders") { // colour by status, size by priority (P1 largest)
       const pairs = STATUS_COLOURS.slice(2, -1);
       const keys = [];
@@ -190,6 +196,14 @@ function queueMatches(item, f) {
   if (f.from && created < f.from) return false;
   if (f.to && created > f.to) return false;
   return true;
+}
+
+async function refreshPlans() {
+  const source = consoleState.map?.getSource("plans");
+  if (!source) return;
+  const data = await api(container.dataset.plansUrl);
+  consoleState.plans = data.features.length;
+  source.setData({ type: "FeatureCollection", features: data.features.filter((f) => f.geometry) });
 }
 
 async function refreshQueue() {
@@ -300,9 +314,11 @@ function transitionForm(wo) {
   const to = el("select", { name: "to", "aria-label": "New status" },
     el("option", { value: "" }, "move to…"), next.map((s) => el("option", { value: s }, label(s))));
   const hold = el("select", { name: "hold_reason", "aria-label": "Hold reason" },
-    el("option", { value: "" }, "hold reason…"), options.holdReasons.map((h) => el("option", { value: h.code }, h.name)));
+    el("option", { value: "" }, "hold reason…"),
+    options.holdReasons.map((h) => el("option", { value: h.code }, h.name)));
   const resolution = el("select", { name: "resolution", "aria-label": "Resolution" },
-    el("option", { value: "" }, "resolution…"), options.resolutions.map((x) => el("option", { value: x.code }, x.name)));
+    el("option", { value: "" }, "resolution…"),
+    options.resolutions.map((x) => el("option", { value: x.code }, x.name)));
   const note = el("input", { name: "note", placeholder: "note", "aria-label": "Note" });
   const go = el("button", { type: "button", id: "transition-button", onclick: async () => {
     if (!to.value) return message("Choose the new status first.", true);
@@ -490,6 +506,11 @@ async function start() {
   map.addControl(new maplibregl.ScaleControl(), "bottom-left");
   map.on("error", (event) => showError(`Map error: ${event.error?.message || event.error || "unknown"}`));
   map.on("load", () => {
+    // Every crew's route in today's plans (a toggle, refreshed with the queue), and the one crew asked for.
+    map.addSource("plans", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    map.addLayer({ id: "crew_plans", type: "line", source: "plans",
+      paint: { "line-color": "#33a02c", "line-width": 2, "line-opacity": 0.7 } }, map.getLayer("crews") ? "crews"
+      : undefined);
     map.addSource("plan", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
     map.addLayer({ id: "plan-route", type: "line", source: "plan", filter: ["==", ["geometry-type"], "LineString"],
       paint: { "line-color": "#198754", "line-width": 4, "line-dasharray": [2, 1] } });
@@ -498,6 +519,7 @@ async function start() {
         "circle-stroke-width": 3 } });
     buildLayerList(map);
     applyFilters(map);
+    refreshPlans().catch((error) => showError(`Plans: ${error.message}`));
     consoleState.ready = true;
   });
   map.on("click", (event) => onClick(map, event));
@@ -521,7 +543,7 @@ async function start() {
 async function poll() {
   const map = consoleState.map;
   try {
-    await refreshQueue();
+    await Promise.all([refreshQueue(), refreshPlans()]);
     refreshTiles(map, LIVE_LAYERS);
     const selected = consoleState.selected;
     const listed = selected?.kind === "work_order" && consoleState.queue.find((i) => i.id === selected.id);
