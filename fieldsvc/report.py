@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from fieldsvc import resident_texts
 from gis import crs
-from workorders import cached, selectors, services
+from workorders import cached, media, selectors, services
 from workorders.catalogue import translated
 from workorders.models import Channel
 from workorders.open311.throttles import Open311RateThrottle
@@ -52,8 +52,8 @@ def _service_choices(locale: str) -> list[tuple[str, str]]:
     return sorted(names, key=lambda pair: pair[1].casefold())
 
 
-def _questions(service, locale: str) -> list[dict]:
-    """The service's questions in ``locale`` for the server-rendered form (no-JS path)."""
+def _questions(service, locale: str, answers: dict[str, list[str]]) -> list[dict]:
+    """The service's questions in ``locale``, with what was answered, for the form sent back (the no-JS path)."""
     found = []
     for attribute in service.attributes.all():
         if not attribute.variable:
@@ -64,6 +64,7 @@ def _questions(service, locale: str) -> list[dict]:
             "code": attribute.code, "datatype": attribute.datatype, "required": attribute.required,
             "description": texts.get("description") or attribute.description,
             "values": [(str(v["key"]), names.get(str(v["key"])) or v["name"]) for v in attribute.values or []],
+            "answered": answers.get(attribute.code, []),
         })
     return found
 
@@ -90,7 +91,6 @@ def report_page(request: HttpRequest) -> HttpResponse:
 
 def _report_submit(request: HttpRequest, locale: str, context: dict) -> HttpResponse:
     form = request.POST
-    t = context["t"]
     answers: dict[str, list[str]] = {}
     for key in form:
         match = _ATTRIBUTE_KEY.match(key)
@@ -100,37 +100,49 @@ def _report_submit(request: HttpRequest, locale: str, context: dict) -> HttpResp
               ("service_code", "description", "address_string", "email", "lat", "long")}
     lat, long = _number(values["lat"]), _number(values["long"])
     service = selectors.service_get(code=values["service_code"]) if values["service_code"] else None
-    errors = []
-    if service is None:
-        errors.append(t["service_required"])
-    if (lat is None or long is None) and not values["address_string"]:
-        errors.append(t["spot_required"])
-    if values["email"]:
-        try:
-            validate_email(values["email"])
-        except ValidationError:
-            errors.append(t["contact_required"])
+    questions = _questions(service, locale, answers) if service else []
+    uploads = request.FILES.getlist("media")[:settings.FIELDSVC_MEDIA_MAX_FILES + 1]
+    errors = _problems(context["t"], service, questions, values, lat, long, uploads)
     created = None
     if not errors:
         data = services.RequestInput(
             lat=lat if long is not None else None, long=long if lat is not None else None,
             address_string=values["address_string"][:500], description=values["description"],
-            attributes=answers, email=values["email"], channel=Channel.WEB, locale=locale,
-            uploads=request.FILES.getlist("media")[:settings.FIELDSVC_MEDIA_MAX_FILES + 1],
+            attributes=answers, email=values["email"], channel=Channel.WEB, locale=locale, uploads=uploads,
             media_base_url=settings.FIELDSVC_PUBLIC_URL.rstrip("/") or request.build_absolute_uri("/").rstrip("/"),
         )
         try:
             created, _ = services.request_create(service=service, data=data)
         except services.IntakeError as exc:
-            errors.append(str(exc))  # the intake's own words (English): which answer or photo is wrong
+            errors.append(str(exc))  # what the form cannot foresee, in the intake's words (English)
     if errors:
-        context |= {"errors": errors, "form": values, "answers": answers,
-                    "questions": _questions(service, locale) if service else []}
+        context |= {"errors": errors, "form": values, "questions": questions}
         return resident_texts.render_page(request, "fieldsvc/report.html", context, status=400)
     reported = request.session.get(SESSION_REPORTED, [])
     request.session[SESSION_REPORTED] = [*reported[-19:], created.reference]
     done = HttpResponseRedirect(reverse("request-status", args=[created.reference]) + f"?lang={locale}&new=1")
     return resident_texts.remember(request, done, locale)
+
+
+def _problems(t: dict, service, questions: list[dict], values: dict, lat, long, uploads: list) -> list[str]:
+    """What the resident must put right, in their language (the intake checks everything again)."""
+    errors = []
+    if service is None:
+        errors.append(t["service_required"])
+    if (lat is None or long is None) and not values["address_string"]:
+        errors.append(t["spot_required"])
+    errors += [t["answer_required"].format(question=q["description"]) for q in questions
+               if q["required"] and not any(v.strip() for v in q["answered"])]
+    if values["email"]:
+        try:
+            validate_email(values["email"])
+        except ValidationError:
+            errors.append(t["contact_required"])
+    try:
+        media.uploads_check(uploads)
+    except media.MediaInvalid:
+        errors.append(t["photo_invalid"].format(mb=settings.FIELDSVC_MEDIA_MAX_BYTES // 1_000_000))
+    return errors
 
 
 def _point(request: HttpRequest) -> Point | None:

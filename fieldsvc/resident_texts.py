@@ -37,6 +37,8 @@ DJANGO_LANG = {"ht": "fr", "kea": "pt"}
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
+        "answer_required": "Please answer: {question}",
+        "photo_invalid": "The photo must be a JPEG, PNG, GIF, WebP or HEIC image of at most {mb} MB.",
         "find_place": "Find an address",
         "find": "Find",
         "no_places": "No address found: tap the map instead.",
@@ -105,6 +107,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "Photos",
     },
     "es": {
+        "answer_required": "Por favor responda: {question}",
+        "photo_invalid": "La foto debe ser una imagen JPEG, PNG, GIF, WebP o HEIC de {mb} MB como máximo.",
         "find_place": "Buscar una dirección",
         "find": "Buscar",
         "no_places": "No se encontró la dirección: toque el mapa.",
@@ -173,6 +177,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "Fotos",
     },
     "zh-hans": {
+        "answer_required": "请回答：{question}",
+        "photo_invalid": "照片须为 JPEG、PNG、GIF、WebP 或 HEIC 格式，且不超过 {mb} MB。",
         "find_place": "查找地址",
         "find": "查找",
         "no_places": "未找到地址：请直接点按地图。",
@@ -241,6 +247,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "照片",
     },
     "ht": {
+        "answer_required": "Tanpri reponn: {question}",
+        "photo_invalid": "Foto a dwe yon imaj JPEG, PNG, GIF, WebP oswa HEIC ki pa depase {mb} MB.",
         "find_place": "Chèche yon adrès",
         "find": "Chèche",
         "no_places": "Nou pa jwenn adrès la: peze sou kat la pito.",
@@ -309,6 +317,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "Foto",
     },
     "pt": {
+        "answer_required": "Por favor responda: {question}",
+        "photo_invalid": "A foto deve ser uma imagem JPEG, PNG, GIF, WebP ou HEIC de no máximo {mb} MB.",
         "find_place": "Procurar um endereço",
         "find": "Procurar",
         "no_places": "Endereço não encontrado: toque no mapa.",
@@ -377,6 +387,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "Fotos",
     },
     "vi": {
+        "answer_required": "Vui lòng trả lời: {question}",
+        "photo_invalid": "Ảnh phải là JPEG, PNG, GIF, WebP hoặc HEIC và không quá {mb} MB.",
         "find_place": "Tìm địa chỉ",
         "find": "Tìm",
         "no_places": "Không tìm thấy địa chỉ: hãy chạm vào bản đồ.",
@@ -445,6 +457,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "Ảnh",
     },
     "kea": {
+        "answer_required": "Favor responde: {question}",
+        "photo_invalid": "Futu ten ki ser un imaji JPEG, PNG, GIF, WebP ô HEIC di más di {mb} MB nau.",
         "find_place": "Buska un enderesu",
         "find": "Buska",
         "no_places": "Nu ka atxa enderesu: toka na mapa.",
@@ -513,6 +527,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "Futus",
     },
     "ru": {
+        "answer_required": "Пожалуйста, ответьте: {question}",
+        "photo_invalid": "Фото должно быть изображением JPEG, PNG, GIF, WebP или HEIC размером не более {mb} МБ.",
         "find_place": "Найти адрес",
         "find": "Найти",
         "no_places": "Адрес не найден: нажмите на карту.",
@@ -581,6 +597,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "Фото",
     },
     "ar": {
+        "answer_required": "يرجى الإجابة عن: {question}",
+        "photo_invalid": "يجب أن تكون الصورة بصيغة JPEG أو PNG أو GIF أو WebP أو HEIC وألا يتجاوز حجمها {mb} ميغابايت.",
         "find_place": "ابحث عن عنوان",
         "find": "بحث",
         "no_places": "لم يُعثر على العنوان: انقر على الخريطة بدلًا من ذلك.",
@@ -649,6 +667,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "photos": "الصور",
     },
     "fr": {
+        "answer_required": "Veuillez répondre : {question}",
+        "photo_invalid": "La photo doit être une image JPEG, PNG, GIF, WebP ou HEIC de {mb} Mo au plus.",
         "find_place": "Chercher une adresse",
         "find": "Chercher",
         "no_places": "Adresse introuvable : touchez la carte.",

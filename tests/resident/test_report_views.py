@@ -61,11 +61,20 @@ def test_a_report_goes_through_the_intake_as_web_with_answers_and_photo(demo_cat
 
 def test_a_report_missing_an_answer_is_shown_again_with_the_questions_and_nothing_written(demo_catalogue, client):
     response = client.post("/report/", {"lang": "es", "service_code": "pothole", "description": "bache",
-                                        "address_string": "1 City Hall Square"})
+                                        "address_string": "1 City Hall Square", "attribute[DEPTH]": "4"})
     assert response.status_code == 400 and ServiceRequest.objects.count() == 0
     body = response.content.decode()
-    assert 'role="alert"' in body and "SIZE" in body and 'name="attribute[SIZE]"' in body
+    assert 'role="alert"' in body and 'name="attribute[SIZE]"' in body
+    assert TEXTS["es"]["answer_required"].format(question="¿Qué tamaño tiene el bache más o menos?") in body
     assert "Del tamaño de una llanta de auto" in body  # the question, in Spanish, for browsers without JS
+    assert 'name="attribute[DEPTH]" value="4"' in body  # what was answered stays
+
+
+def test_a_photo_that_is_not_an_image_is_refused_in_the_residents_language(demo_catalogue, client):
+    response = client.post("/report/", {"lang": "fr", "service_code": "graffiti", "address_string": "1 City Hall",
+                                        "media": SimpleUploadedFile("x.png", b"not an image")})
+    assert response.status_code == 400 and ServiceRequest.objects.count() == 0
+    assert TEXTS["fr"]["photo_invalid"].format(mb=10) in response.content.decode()
 
 
 def test_a_report_needs_a_service_and_a_place(demo_catalogue, client):
