@@ -235,5 +235,13 @@ if (select.value && !$("question-list").children.length) loadQuestions();
 if ($("lat").value && $("long").value) {
   map.once("load", () => chooseSpot(new maplibregl.LngLat(Number($("long").value), Number($("lat").value))));
 }
+// The chosen photo shown small, so the resident sees it is the right one.
+$("media").addEventListener("change", () => {
+  $("media-preview")?.remove();
+  const [file] = $("media").files;
+  if (!file || !file.type.startsWith("image/")) return;
+  const preview = el("img", { id: "media-preview", className: "preview", alt: file.name, src: URL.createObjectURL(file) });
+  $("media").after(preview);
+});
 form.addEventListener("submit", () => { $("submit").disabled = true; });
 window.addEventListener("pageshow", () => { $("submit").disabled = false; });
