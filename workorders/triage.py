@@ -77,7 +77,7 @@ def _work_order_follows(wo: WorkOrder, request: ServiceRequest, service: Service
     if target is not None:
         hours, clock, warning = target
         wo.sla_hours, wo.sla_clock = hours, clock
-        wo.warn_at, wo.due_at = work._sla_times(hours, clock, warning, request.requested_at, service.department_id)
+        wo.warn_at, wo.due_at = work.sla_times(hours, clock, warning, request.requested_at, service.department_id)
     else:
         wo.sla_hours = wo.warn_at = wo.due_at = None
         wo.sla_clock = ""

@@ -74,8 +74,9 @@ def sla_target(*, service, priority: int, department_id: int) -> tuple[float, st
     return None
 
 
-def _sla_times(hours: float, clock: str, warning: float, start: dt.datetime,
+def sla_times(hours: float, clock: str, warning: float, start: dt.datetime,
                department_id: int) -> tuple[dt.datetime, dt.datetime]:
+    """(warn_at, due_at) for an SLA of ``hours`` on ``clock`` from ``start`` (business hours: the department's week)."""
     week = work_week(department_id) if clock == SlaClock.BUSINESS else None
     if clock == SlaClock.BUSINESS and week is None:
         log.warning("no work calendar for department %s: business-hours SLA counted in calendar hours",
@@ -147,7 +148,7 @@ def work_order_create(*, requests: list[ServiceRequest], actor_label: str, actor
             hours, clock, warning = target
             start = min(r.requested_at for r in requests)
             work_order.sla_hours, work_order.sla_clock = hours, clock
-            work_order.warn_at, work_order.due_at = _sla_times(hours, clock, warning, start, first.department_id)
+            work_order.warn_at, work_order.due_at = sla_times(hours, clock, warning, start, first.department_id)
         work_order.save()
         WorkOrderEvent.objects.create(work_order=work_order, at=now, from_status="", to_status=status,
                                       actor=actor, actor_label=actor_label, note="created")
