@@ -68,6 +68,12 @@ class WorkOrder(Timestamped):
     resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1, help_text="raised by every change: offline edits send it")
+    instructions = models.TextField(blank=True, help_text="the dispatcher's word to the crew")
+    site_notes = models.TextField(blank=True, help_text="what the next visitor should know: access, hazards")
+    # The version at which each editable field last changed ({"site_notes": 7, "tasks.12.condition": 9}):
+    # an offline edit based on an older version merges field by field (workorders/field_edits.py).
+    field_versions = models.JSONField(default=dict, blank=True)
+    open_conflicts = models.PositiveSmallIntegerField(default=0, help_text="clashing edits a supervisor must settle")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -93,6 +99,13 @@ class TaskStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class AssetCondition(models.TextChoices):
+    GOOD = "good", "Good"
+    FAIR = "fair", "Fair"
+    POOR = "poor", "Poor"
+    FAILED = "failed", "Failed"
+
+
 class WorkOrderTask(models.Model):
     """One piece of the work, on at most one asset (Cartegraph's task)."""
 
@@ -104,6 +117,8 @@ class WorkOrderTask(models.Model):
     estimated_minutes = models.PositiveIntegerField(default=30, help_text="time on site")
     required_skills = ArrayField(models.SlugField(max_length=60), default=list, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
+    condition = models.CharField(max_length=8, choices=AssetCondition.choices, blank=True,
+                                 help_text="the asset's condition as the crew found it")
 
     class Meta:
         ordering = ["work_order", "sequence", "id"]
@@ -125,6 +140,12 @@ class WorkOrderEvent(models.Model):
     position = models.PointField(srid=STORAGE_SRID, null=True, blank=True, spatial_index=False,
                                  help_text="the device's position when it was done")
     note = models.TextField(blank=True)
+    # Offline devices: ``at`` is the device's time (kept within what the server knows, see field_sync.py),
+    # device_at its raw word, received_at when the server got it; client_id makes a replayed upload a no-op.
+    device_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    client_id = models.UUIDField(null=True, blank=True, unique=True)
+    device_id = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["work_order", "at", "id"]
