@@ -142,6 +142,18 @@ FIELDSVC_OPEN311_RETRY_WINDOW_S = env.int("FIELDSVC_OPEN311_RETRY_WINDOW_S", def
 FIELDSVC_MEDIA_MAX_FILES = env.int("FIELDSVC_MEDIA_MAX_FILES", default=5)
 FIELDSVC_MEDIA_MAX_BYTES = env.int("FIELDSVC_MEDIA_MAX_BYTES", default=10 * 1024 * 1024)
 
+# --- Crews' tablets (workorders/field_*.py, docs/field-api.md) ---------------------------------
+# Finished work stays on the crew's tablets this many hours (then a tombstone takes it off).
+FIELDSVC_FIELD_KEEP_DONE_H = env.float("FIELDSVC_FIELD_KEEP_DONE_H", default=24.0)
+# The change feed keeps this many days; a tablet with an older cursor downloads its work again.
+FIELDSVC_FIELD_FEED_KEEP_DAYS = env.int("FIELDSVC_FIELD_FEED_KEEP_DAYS", default=14)
+# Idempotency keys (and queued edits' ids) are remembered this many hours.
+FIELDSVC_IDEMPOTENCY_KEEP_H = env.float("FIELDSVC_IDEMPOTENCY_KEEP_H", default=72.0)
+# An unfinished resumable upload is kept this many hours after its last byte (tus Upload-Expires).
+FIELDSVC_UPLOAD_KEEP_H = env.float("FIELDSVC_UPLOAD_KEEP_H", default=72.0)
+# Most queued edits in one POST /api/field/sync.
+FIELDSVC_FIELD_BATCH_MAX = env.int("FIELDSVC_FIELD_BATCH_MAX", default=200)
+
 # A new report of the same or a related service this close to an open one, within this many hours
 # of it, is filed as its duplicate (the reporter then follows the first report).
 FIELDSVC_DUPLICATE_RADIUS_M = env.float("FIELDSVC_DUPLICATE_RADIUS_M", default=40.0)
@@ -279,6 +291,11 @@ CELERY_BEAT_SCHEDULE = {
     "sla-escalate": {
         "task": "workorders.tasks.sla_escalate_task",
         "schedule": crontab(minute="*"),
+    },
+    # Hourly: forget old feed rows and idempotency keys, delete abandoned partial uploads.
+    "field-sync-prune": {
+        "task": "workorders.tasks.field_sync_prune_task",
+        "schedule": crontab(minute=17),
     },
 }
 

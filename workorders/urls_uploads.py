@@ -1,0 +1,3 @@
+"""Resumable photo uploads (tus 1.0) under /api/field/uploads/."""
+
+urlpatterns = []
