@@ -5,4 +5,5 @@ from django.urls import include, path
 app_name = "field"
 urlpatterns = [
     path("uploads/", include("workorders.urls_uploads")),
+    path("photos/", include("workorders.urls_photos")),
 ]

@@ -1,0 +1,3 @@
+"""Crews' photos under /api/field/photos/."""
+
+urlpatterns = []
