@@ -144,6 +144,15 @@ class WorkOrderDetailApi(APIView):
         }
         return Response(_feature(properties, _lonlat([wo.location])[0]))
 
+    @extend_schema(tags=TAGS, summary="Edit fields (If-Match required; 412 with the current state when stale)",
+                   request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT, 412: OpenApiTypes.OBJECT,
+                                                           428: OpenApiTypes.OBJECT})
+    def patch(self, request: Request, pk: int) -> Response:
+        from workorders.api_field import edit_strict
+
+        _visible(request, pk)
+        return edit_strict(request, pk)
+
 
 class TransitionInput(serializers.Serializer):
     to = serializers.ChoiceField(choices=WorkOrderStatus.choices)

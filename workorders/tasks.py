@@ -116,3 +116,10 @@ def day_plan_insert_urgent_task(*, work_order_id: int) -> int:
         return day_plan_insert_urgent(work_order_id=work_order_id).version
     except PlanSuperseded:
         return 0
+
+
+@shared_task
+def field_sync_prune_task() -> dict:
+    from workorders.field_sync import field_sync_prune
+
+    return field_sync_prune()

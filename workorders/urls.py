@@ -2,14 +2,17 @@
 
 from django.urls import path
 
-from workorders import api, api_console, api_work
+from workorders import api, api_console, api_field, api_work
 
 app_name = "workorders"
 urlpatterns = [
     path("analytics/requests", api.RequestCountsApi.as_view(), name="analytics-requests"),
     path("analytics/surveys", api.SurveyResultsApi.as_view(), name="analytics-surveys"),
     path("work-orders", api_work.WorkOrderListApi.as_view(), name="work-orders"),
+    path("work-orders/conflicts", api_field.ConflictListApi.as_view(), name="work-order-conflicts"),
     path("work-orders/<int:pk>", api_work.WorkOrderDetailApi.as_view(), name="work-order"),
+    path("work-orders/<int:pk>/conflicts/<int:conflict>/resolve", api_field.ConflictResolveApi.as_view(),
+         name="work-order-conflict-resolve"),
     path("work-orders/<int:pk>/transition", api_work.WorkOrderTransitionApi.as_view(), name="work-order-transition"),
     path("work-orders/<int:pk>/assign", api_work.WorkOrderAssignApi.as_view(), name="work-order-assign"),
     path("work-orders/<int:pk>/best-crews", api_work.WorkOrderBestCrewsApi.as_view(), name="work-order-best-crews"),

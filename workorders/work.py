@@ -201,11 +201,13 @@ def _attach(work_order: WorkOrder, requests: list[ServiceRequest], now: dt.datet
 def work_order_transition(*, work_order_id: int, to: str, actor=None, actor_label: str = "", note: str = "",
                           crew_id: int | None = None, scheduled_start: dt.datetime | None = None,
                           hold_reason: str = "", resolution: str = "", position: Point | None = None,
-                          at: dt.datetime | None = None, expected_version: int | None = None) -> WorkOrder:
+                          at: dt.datetime | None = None, expected_version: int | None = None,
+                          device: dict | None = None) -> WorkOrder:
     """Move a work order to ``to``; refused (TransitionRefused, nothing written) when the table forbids it
     or something it needs is missing, or when ``expected_version`` is stale. Records the event; the
     requests it carries follow (Open311 status and notes, followers told). ``position``: the device's,
-    storage CRS."""
+    storage CRS; ``device``: what an offline tablet adds to the event (device_at, received_at,
+    client_id, device_id)."""
     at = at or timezone.now()
     label = actor_label or (actor.get_username() if actor is not None else SYSTEM)
     with transaction.atomic():
@@ -225,7 +227,7 @@ def work_order_transition(*, work_order_id: int, to: str, actor=None, actor_labe
         _apply(wo, to, at=at, crew_id=crew, scheduled_start=scheduled_start, hold_reason=hold_reason,
                resolution=resolution)
         WorkOrderEvent.objects.create(work_order=wo, at=at, from_status=previous, to_status=to, actor=actor,
-                                      actor_label=label, position=position, note=note)
+                                      actor_label=label, position=position, note=note, **(device or {}))
         _requests_follow(wo, note=note, at=at, author=label)
         if to == S.COMPLETED and wo.service.close_on_complete:
             _apply(wo, S.CLOSED, at=at, crew_id=crew, scheduled_start=None, hold_reason="", resolution=resolution)

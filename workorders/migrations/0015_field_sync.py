@@ -189,7 +189,7 @@ class Migration(migrations.Migration):
                 ('crew', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workorders.crew')),
             ],
             options={
-                'indexes': [models.Index(fields=['crew', 'seq'], name='sync_change_feed_idx')],
+                'indexes': [models.Index(fields=['crew', 'xid', 'seq'], name='sync_change_feed_idx')],
             },
         ),
         migrations.AddIndex(

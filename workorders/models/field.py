@@ -85,8 +85,8 @@ class WorkOrderPhoto(FieldRecord):
 
 class SyncChange(models.Model):
     """The change feed: one row per change a crew's tablets must fetch, written by triggers (migration
-    0016) on every path (services, admin, WFS). ``xid`` lets the reader skip rows whose transaction may
-    still be followed by an earlier, uncommitted sequence number (workorders/field_feed.py)."""
+    0016) on every path (services, admin, WFS). Read in transaction-id order up to the oldest transaction
+    still running, so a change committed late is never skipped (workorders/field_feed.py)."""
 
     seq = models.BigAutoField(primary_key=True)
     crew = models.ForeignKey(Crew, on_delete=models.CASCADE, related_name="+", db_constraint=False)
@@ -97,7 +97,7 @@ class SyncChange(models.Model):
     at = models.DateTimeField(db_default=Now())
 
     class Meta:
-        indexes = [models.Index(fields=["crew", "seq"], name="sync_change_feed_idx")]
+        indexes = [models.Index(fields=["crew", "xid", "seq"], name="sync_change_feed_idx")]
 
 
 class IdempotencyRecord(models.Model):
