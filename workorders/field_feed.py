@@ -3,8 +3,8 @@ tombstones (CouchDB's _changes, ODK's entity list updates).
 
 Rows come from triggers (migration 0016). A sequence number alone cannot be a cursor: a transaction
 that took seq 9 may commit after one that took seq 10, and a reader that had passed 10 would never see 9.
-So the feed is read in (transaction id, seq) order and only up to the oldest transaction still running
-(``pg_snapshot_xmin``): every transaction below it has finished, so nothing can appear behind the cursor.
+So the feed is read in (transaction id, seq) order and only up to the oldest transaction still running in
+this database: every transaction below it has finished, so nothing can appear behind the cursor.
 """
 
 import datetime as dt
@@ -18,7 +18,14 @@ from django.utils import timezone
 from workorders import field_docs
 from workorders.models import SyncChange
 
-_XMIN = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+# The oldest transaction still running in this database (others cannot write the feed; counting them would
+# let one long transaction elsewhere in the cluster stall every tablet), else the next transaction id.
+# pg_stat_activity gives 32-bit xids: matched against the snapshot's 64-bit ones by their low bits.
+_XMIN = """(WITH snap AS (SELECT pg_current_snapshot() AS s),
+     here AS (SELECT backend_xid::text AS xid FROM pg_stat_activity
+              WHERE datname = current_database() AND backend_xid IS NOT NULL)
+SELECT coalesce(min(x), pg_snapshot_xmax((SELECT s FROM snap)))::text::bigint
+  FROM snap, pg_snapshot_xip(snap.s) x WHERE (x::text::bigint % 4294967296)::text IN (SELECT xid FROM here))"""
 
 
 class CursorInvalid(ValueError):

@@ -141,11 +141,8 @@ def _transition(user, wo: WorkOrder, m: Mutation, device_id: str) -> tuple[int, 
         return 200, _result(m, "applied", version=WorkOrder.objects.get(pk=wo.pk).version)
     if wo.status == to:
         # Already there (another tablet of the crew did it): nothing to move, but its words are kept.
-        if str(m.data.get("note", "")).strip():
-            _note(user, wo, Mutation(m.id, "note", wo.pk, m.occurred_at, m.position, None, None,
-                                     {"text": m.data["note"]}), device_id)
         return 200, _result(m, "noop", code="already", detail=f"work order {wo.pk} is {wo.status} already",
-                            version=wo.version)
+                            version=wo.version, note=_words_kept(user, wo, m, device_id))
     if not isinstance(to, str) or not permissions.can_move(user, wo, to):
         return _rejected(m, "not_permitted", f"you may not move work order {wo.pk} to {str(to)[:20]}", 403)
     now = timezone.now()
@@ -160,8 +157,18 @@ def _transition(user, wo: WorkOrder, m: Mutation, device_id: str) -> tuple[int, 
             position=m.position, at=at,
             device={"device_at": m.occurred_at, "received_at": now, "client_id": m.id, "device_id": device_id})
     except TransitionRefused as refused:
-        return _rejected(m, refused.code, refused.message, 409)
+        return 409, _result(m, "rejected", code=refused.code, detail=refused.message,
+                            note=_words_kept(user, wo, m, device_id))
     return 200, _result(m, "applied", version=moved.version)
+
+
+def _words_kept(user, wo: WorkOrder, m: Mutation, device_id: str) -> str | None:
+    """A status change not made still leaves its note on the work order: what the crew wrote is not lost."""
+    if not str(m.data.get("note", "")).strip():
+        return None
+    _note(user, wo, Mutation(m.id, "note", wo.pk, m.occurred_at, m.position, None, None,
+                             {"text": str(m.data["note"])[:4000]}), device_id)
+    return m.id
 
 
 def _edit(user, wo: WorkOrder, m: Mutation, device_id: str) -> tuple[int, dict]:
