@@ -141,7 +141,7 @@ class WorkOrderDetailApi(APIView):
             "history": [{"at": e.at, "from": e.from_status or None, "to": e.to_status, "by": e.actor_label,
                          "note": e.note, "position": lonlat} for e, lonlat in zip(events, event_points, strict=True)],
             "escalations": [{"level": x.level, "due_at": x.due_at, "at": x.at} for x in wo.escalations.all()],
-        }
+        } | _from_the_field(wo)
         return Response(_feature(properties, _lonlat([wo.location])[0]))
 
     @extend_schema(tags=TAGS, summary="Edit fields (If-Match required; 412 with the current state when stale)",
@@ -152,6 +152,19 @@ class WorkOrderDetailApi(APIView):
 
         _visible(request, pk)
         return edit_strict(request, pk)
+
+
+def _from_the_field(wo: WorkOrder) -> dict:
+    """What the crew's tablets added (notes, materials, photos) and the clashing edits a supervisor settles."""
+    from workorders.field_docs import conflict_json
+
+    return {"instructions": wo.instructions, "site_notes": wo.site_notes, "open_conflicts": wo.open_conflicts,
+            "conflicts": [conflict_json(c) for c in wo.conflicts.filter(status="open")],
+            "notes": [{"text": n.text, "author": n.author_label, "occurred_at": n.occurred_at} for n in wo.notes.all()],
+            "materials": [{"item": m.item, "quantity": float(m.quantity), "unit": m.unit, "author": m.author_label}
+                          for m in wo.materials.all()],
+            "photos": [{"id": str(p.pk), "url": f"/api/field/photos/{p.pk}", "taken_at": p.occurred_at}
+                       for p in wo.photos.all()]}
 
 
 class TransitionInput(serializers.Serializer):

@@ -81,6 +81,10 @@ def test_two_tablets_and_a_dispatcher_apart_lose_nothing_and_the_clash_is_flagge
     supervisor.force_login(people["sam"])
     listed = supervisor.get("/api/work-orders/conflicts").json()["conflicts"]
     assert {c["field"] for c in listed} == set(clashes)
+    console = dispatcher.get(f"/api/work-orders/{wo.pk}").json()["properties"]  # what the console shows
+    assert console["open_conflicts"] == 2 and {c["yours"] for c in console["conflicts"]} == {"failed",
+                                                                                              "dog in the yard"}
+    assert len(console["notes"]) == 3 and console["materials"][0]["item"] == "LED head 40W"
 
     # Each tablet sends its outbox again (it never saw the answers): nothing changes.
     version = WorkOrder.objects.get(pk=wo.pk).version

@@ -405,13 +405,36 @@ async function openWorkOrder(id, lonlat) {
       ["SLA", wo.due_at ? slaText((new Date(wo.due_at) - Date.now()) / 1000) : slaText(null)],
       ["SLA clock", wo.sla_hours ? `${wo.sla_hours} h (${wo.sla_clock})` : null],
       ["Hold", wo.hold_reason], ["Resolution", wo.resolution]]),
-    assign, transitionForm(wo),
+    assign, transitionForm(wo), conflictSection(wo), fieldSection(wo),
     el("h2", {}, "Tasks"),
     el("ol", {}, wo.tasks.map((t) => el("li", {}, `${t.description} (${t.status}, ${t.estimated_minutes} min)`))),
     el("h2", {}, "Work order history"),
     el("ol", { class: "history" }, wo.history.map((e) => el("li", {}, `${when(e.at)} ${label(e.from) || "∅"} → `
       + `${label(e.to)} (${e.by})`, e.note ? ` — ${e.note}` : ""))));
   show(section, ...requests.filter(Boolean).map(requestSection));
+}
+
+// Edits made apart that clashed: both values are kept until someone here picks one (supervisors, dispatchers).
+function conflictSection(wo) {
+  if (!wo.conflicts || !wo.conflicts.length) return null;
+  const shown = (v) => (v === null || v === "" ? "(empty)" : String(v));
+  return el("section", { class: "conflicts", "data-open-conflicts": wo.conflicts.length },
+    el("h2", {}, `Conflicts to settle (${wo.conflicts.length})`),
+    el("ul", {}, wo.conflicts.map((c) => el("li", { "data-conflict": c.id },
+      el("strong", {}, c.field), ` — in place: ${shown(c.theirs)}; from ${c.author}: ${shown(c.yours)} `,
+      ...["theirs", "yours"].map((choose) => el("button", { type: "button", onclick: () => act(wo.id,
+        () => api(`/api/work-orders/${wo.id}/conflicts/${c.id}/resolve`, { method: "POST", body: { choose } }),
+        `Conflict on ${c.field} settled`) }, choose === "theirs" ? `Keep ${shown(c.theirs)}` : `Take ${shown(c.yours)}`))))));
+}
+
+// What the crew's tablets sent: notes, materials used, photos.
+function fieldSection(wo) {
+  const items = [...(wo.notes || []).map((n) => el("li", {}, `${when(n.occurred_at)} ${n.author}: ${n.text}`)),
+    ...(wo.materials || []).map((m) => el("li", {}, `${m.quantity} ${m.unit} ${m.item} (${m.author})`)),
+    ...(wo.photos || []).map((p) => el("li", {}, el("a", { href: p.url, target: "_blank" }, `Photo ${when(p.taken_at)}`)))];
+  if (!items.length && !wo.site_notes && !wo.instructions) return null;
+  return el("section", { class: "from-the-field" }, el("h2", {}, "From the field"),
+    facts([["Instructions", wo.instructions || null], ["Site notes", wo.site_notes || null]]), el("ul", {}, items));
 }
 
 async function openRequest(id, { direct = false } = {}) {
