@@ -304,12 +304,14 @@ class FieldSyncApi(CrewView):
                    request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         self.crews(request)
+        if not isinstance(request.data, dict):
+            return error("invalid", 'the body is {"device_id", "mutations": [...]}', 400)
         mutations, device = request.data.get("mutations"), request.data.get("device_id", "")
         if not isinstance(mutations, list):
             return error("invalid", "mutations is a list", 400)
         if len(mutations) > settings.FIELDSVC_FIELD_BATCH_MAX:
             return error("batch_too_large", f"at most {settings.FIELDSVC_FIELD_BATCH_MAX} mutations per batch", 413)
-        if not isinstance(device, str) or len(device) > 100:
+        if not isinstance(device, str) or len(device) > 100 or "\x00" in device:
             return error("invalid", "device_id is text of at most 100 characters", 400)
         results = field_sync.sync_push(user=request.user, device_id=device, mutations=mutations)
         return Response({"results": results, "cursor": None})
@@ -334,7 +336,7 @@ class FieldPositionsApi(CrewView):
                    request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         self.crews(request)
-        pings = request.data.get("pings")
+        pings = request.data.get("pings") if isinstance(request.data, dict) else None
         if not isinstance(pings, list) or not 0 < len(pings) <= 1000:
             return error("invalid", "pings is a list of 1 to 1000 {lon, lat, at, accuracy_m}", 400)
         parsed = []

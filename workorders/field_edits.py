@@ -76,7 +76,7 @@ def _task_paths(tasks: Any) -> dict[str, Any]:
         raise EditInvalid("invalid", "tasks is an object keyed by task id", "tasks")
     out = {}
     for task_id, changes in tasks.items():
-        if not str(task_id).isdigit() or not isinstance(changes, dict) or not changes:
+        if not str(task_id).isdigit() or len(str(task_id)) > 18 or not isinstance(changes, dict) or not changes:
             raise EditInvalid("invalid", "tasks is {task id: {field: value}}", "tasks")
         for name, value in changes.items():
             if name not in TASK_FIELDS:
@@ -97,8 +97,8 @@ def _checked(name: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4:
             raise EditInvalid("invalid", "priority is 1 (urgent) to 4 (low)", name)
         return value
-    if not isinstance(value, str):
-        raise EditInvalid("invalid", f"{name} is text", name)
+    if not isinstance(value, str) or "\x00" in value:
+        raise EditInvalid("invalid", f"{name} is text (without NUL characters)", name)
     if len(value) > _TEXT_MAX[name]:
         raise EditInvalid("invalid", f"{name} is at most {_TEXT_MAX[name]} characters", name)
     if name == "title" and not value.strip():

@@ -52,11 +52,20 @@ def _uuid(value: Any, what: str) -> str:
         raise MutationInvalid("invalid", f"{what} is a UUID") from exc
 
 
+_EARLIEST, _LATEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+
 def _when(value: Any) -> dt.datetime:
-    parsed = dateparse.parse_datetime(value) if isinstance(value, str) else None
+    try:
+        parsed = dateparse.parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None  # well formed but not a date (month 13)
     if parsed is None:
         raise MutationInvalid("invalid", "occurred_at is an ISO 8601 date and time")
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+    parsed = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+    if not _EARLIEST <= parsed < _LATEST:  # a tablet with a dead clock battery says 1970
+        raise MutationInvalid("invalid", "occurred_at is not a plausible time (2000-2099)")
+    return parsed
 
 
 def position_parse(value: Any) -> tuple[Point | None, float | None]:
@@ -78,6 +87,16 @@ def position_parse(value: Any) -> tuple[Point | None, float | None]:
     return Point(x, y, srid=crs.storage_srid()), accuracy
 
 
+def _an_id(value: Any) -> bool:
+    """A positive integer the database can hold (a bigger one would be a 500, not a clear refusal)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**62
+
+
+def _text(value: Any, *, most: int) -> bool:
+    """Text PostgreSQL can store (no NUL characters) of at most ``most`` characters."""
+    return isinstance(value, str) and len(value) <= most and "\x00" not in value
+
+
 def mutation_parse(raw: Any) -> Mutation:
     if not isinstance(raw, dict):
         raise MutationInvalid("invalid", "a mutation is an object")
@@ -85,10 +104,10 @@ def mutation_parse(raw: Any) -> Mutation:
     if kind not in TYPES:
         raise MutationInvalid("invalid", f"type is one of {', '.join(TYPES)}")
     work_order = raw.get("work_order")
-    if kind != "position" and (isinstance(work_order, bool) or not isinstance(work_order, int) or work_order < 1):
+    if kind != "position" and not _an_id(work_order):
         raise MutationInvalid("invalid", "work_order is the work order's id")
     base = raw.get("base_version")
-    if kind == "edit" and (isinstance(base, bool) or not isinstance(base, int) or base < 1):
+    if kind == "edit" and not _an_id(base):
         raise MutationInvalid("invalid", "an edit says the version it was made on (base_version)")
     data = raw.get("data", {})
     if not isinstance(data, dict):
@@ -137,6 +156,9 @@ def mutation_apply(*, user, m: Mutation, device_id: str = "") -> tuple[int, dict
 
 def _transition(user, wo: WorkOrder, m: Mutation, device_id: str) -> tuple[int, dict]:
     to = m.data.get("to")
+    for name in ("note", "resolution", "hold_reason"):
+        if name in m.data and not _text(m.data[name], most=4000):
+            raise MutationInvalid("invalid", f"{name} is text of at most 4000 characters")
     if WorkOrderEvent.objects.filter(client_id=m.id).exists():
         return 200, _result(m, "applied", version=WorkOrder.objects.get(pk=wo.pk).version)
     if wo.status == to:
@@ -183,7 +205,7 @@ def _edit(user, wo: WorkOrder, m: Mutation, device_id: str) -> tuple[int, dict]:
 
 def _note(user, wo: WorkOrder, m: Mutation, device_id: str) -> tuple[int, dict]:
     text = m.data.get("text")
-    if not isinstance(text, str) or not text.strip() or len(text) > 4000:
+    if not _text(text, most=4000) or not text.strip():
         raise MutationInvalid("invalid", "a note is text of 1 to 4000 characters")
     row, made = WorkOrderNote.objects.get_or_create(
         pk=_uuid(m.data.get("id", m.id), "the note's id"),
@@ -197,9 +219,9 @@ def _note(user, wo: WorkOrder, m: Mutation, device_id: str) -> tuple[int, dict]:
 def _material(user, wo: WorkOrder, m: Mutation, device_id: str) -> tuple[int, dict]:
     d = m.data
     item, unit, task = d.get("item"), d.get("unit", ""), d.get("task")
-    if not isinstance(item, str) or not item.strip() or len(item) > 120:
+    if not _text(item, most=120) or not item.strip():
         raise MutationInvalid("invalid", "item is text of 1 to 120 characters")
-    if not isinstance(unit, str) or len(unit) > 20:
+    if not _text(unit, most=20):
         raise MutationInvalid("invalid", "unit is text of at most 20 characters")
     try:
         quantity = Decimal(str(d.get("quantity")))
@@ -207,7 +229,7 @@ def _material(user, wo: WorkOrder, m: Mutation, device_id: str) -> tuple[int, di
         raise MutationInvalid("invalid", "quantity is a number") from exc
     if not quantity.is_finite() or not 0 < quantity < 1_000_000:
         raise MutationInvalid("invalid", "quantity is a number above 0 and below 1,000,000")
-    if task is not None and not wo.tasks.filter(pk=task if isinstance(task, int) else -1).exists():
+    if task is not None and not (_an_id(task) and wo.tasks.filter(pk=task).exists()):
         raise MutationInvalid("unknown_task", f"work order {wo.pk} has no task {str(task)[:20]}")
     row, made = MaterialUsage.objects.get_or_create(
         pk=_uuid(d.get("id", m.id), "the material's id"),

@@ -292,3 +292,29 @@ def test_a_tablet_signs_in_with_a_token(client, people, dispatched):
     assert len(body["work_orders"]) == 1
     assert client.post("/api/field/token", {"username": "ana", "password": "wrong"}).status_code == 400
     assert client.get("/api/field/manifest", HTTP_AUTHORIZATION="Token nope").status_code == 401
+
+
+def test_malformed_batches_are_clear_400s_and_change_nothing(client, people, dispatched):
+    wo = dispatched()
+    signed_in(client, people["ana"])
+    assert client.post("/api/field/sync", [1, 2], content_type="application/json").json()["code"] == "invalid"
+    assert client.post("/api/field/positions", [1], content_type="application/json").status_code == 400
+    assert client.post("/api/field/sync", "{not json", content_type="application/json").status_code == 400
+    bad = [mutation("note", wo.pk, data={"text": "nul \x00 byte"}),
+           mutation("note", 2**70, data={"text": "huge id"}),
+           mutation("edit", wo.pk, base_version=2**70, data={"site_notes": "x"}),
+           mutation("edit", wo.pk, base_version=wo.version, data={"site_notes": "a\x00b"}),
+           mutation("edit", wo.pk, base_version=wo.version, data={"tasks": {"9" * 30: {"condition": "poor"}}}),
+           mutation("material", wo.pk, data={"item": "x", "quantity": "NaN"}),
+           mutation("material", wo.pk, data={"item": "x", "quantity": 1, "task": 2**70}),
+           mutation("transition", wo.pk, data={"to": "in_progress", "note": "\x00"}),
+           mutation("note", wo.pk, data={"text": "old clock"}) | {"occurred_at": "1970-01-01T00:00:00Z"},
+           mutation("note", wo.pk, data={"text": "bad date"}) | {"occurred_at": "2026-13-45T10:00:00Z"},
+           mutation("position", position={"lon": "NaN", "lat": 1}),
+           mutation("position", position={"lon": 10, "lat": 10})]  # outside the area served
+    version = WorkOrder.objects.get(pk=wo.pk).version
+    results = client.post("/api/field/sync", {"mutations": bad}, content_type="application/json").json()["results"]
+    assert [r["status"] for r in results] == ["rejected"] * len(bad), results
+    assert all(r["code"] and r["detail"] for r in results)
+    assert WorkOrderNote.objects.count() == MaterialUsage.objects.count() == CrewPosition.objects.count() == 0
+    assert WorkOrder.objects.get(pk=wo.pk).version == version
