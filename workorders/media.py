@@ -16,7 +16,8 @@ class MediaInvalid(ValueError):
     """An upload that is not an accepted image, too big, or one too many."""
 
 
-def _kind(head: bytes) -> tuple[str, str] | None:
+def image_kind(head: bytes) -> tuple[str, str] | None:
+    """(content type, extension) of an accepted image from its first 16 bytes, else None."""
     for signature, content_type, extension in _SIGNATURES:
         if head.startswith(signature):
             return content_type, extension
@@ -37,7 +38,7 @@ def uploads_check(files: list[UploadedFile]) -> list[tuple[UploadedFile, str, st
             raise MediaInvalid(f"{upload.name[:60]} is {upload.size} bytes; the limit is "
                                f"{settings.FIELDSVC_MEDIA_MAX_BYTES}")
         upload.seek(0)
-        kind = _kind(upload.read(16))
+        kind = image_kind(upload.read(16))
         upload.seek(0)
         if kind is None:
             raise MediaInvalid(f"{upload.name[:60]} is not a JPEG, PNG, GIF, WebP or HEIC image")
