@@ -84,6 +84,8 @@ install_node() {  # npm packages, then MapLibre GL JS into the static files (ser
   vendor_copy maplibre-gl "$modules/maplibre-gl/dist/maplibre-gl.mjs" "$modules/maplibre-gl/dist/maplibre-gl-worker.mjs" \
     "$modules/maplibre-gl/dist/maplibre-gl.css" "$modules/maplibre-gl/LICENSE.txt"
   vendor_copy chart.js "$modules/chart.js/dist/chart.umd.min.js" "$modules/chart.js/LICENSE.md"
+  # tus-js-client (the crews' app's resumable photo uploads): its browser build is one UMD file (window.tus).
+  vendor_copy tus-js-client "$modules/tus-js-client/dist/tus.min.js" "$modules/tus-js-client/LICENSE"
 }
 
 vendor_copy() {  # vendor_copy <folder> <file>...: into fieldsvc/static/fieldsvc/vendor/<folder>/, when changed
