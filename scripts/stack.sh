@@ -220,6 +220,7 @@ demo() {
   "$PY" manage.py load_demo
   "$PY" manage.py load_catalogue
   "$PY" manage.py ensure_demo_admin
+  "$PY" manage.py ensure_demo_crew
   local api_key
   api_key=$("$PY" manage.py ensure_demo_api_key | sed 's/.*: //')
   mkdir -p "$RUN" "$LOG"
@@ -249,6 +250,7 @@ demo() {
     map        http://$HTTP_HOST:$HTTP_PORT/map/   (the vector tile layers)
     stats      http://$HTTP_HOST:$HTTP_PORT/stats/   (public statistics, CSV and GeoJSON downloads)
     admin      http://$HTTP_HOST:$HTTP_PORT/admin/   (user: admin, password in .stack/admin.password)
+    field app  http://$HTTP_HOST:$HTTP_PORT/field/   (crews' tablets; user: crew, password in .stack/crew.password)
     health     http://$HTTP_HOST:$HTTP_PORT/health
     api        http://$HTTP_HOST:$HTTP_PORT/api/
     open311    http://$HTTP_HOST:$HTTP_PORT/open311/v2/discovery.json   (API key for POST: $api_key)
