@@ -114,6 +114,10 @@ def sign_in(page, username: str) -> None:
     page.goto("/field/")
     assert "/field/login/" in page.url
     page.fill("#id_username", username)
+    page.fill("#id_password", "not the password")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".error[role=alert]")
+    screenshot(page, "field-login")
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/field/")
@@ -177,6 +181,11 @@ def test_a_crew_works_offline_and_every_edit_reaches_the_server_once(browser_pag
     page.wait_for_function("window.fieldsvcField.tiles && window.fieldsvcField.tiles.done"
                            " + window.fieldsvcField.tiles.failed === window.fieldsvcField.tiles.total", timeout=30000)
     assert page.evaluate("window.fieldsvcField.tiles.failed") == 0
+    # A whole city at zoom 16 is too much to keep: the highest zooms are dropped and the crew is told.
+    city = page.evaluate("import('/static/fieldsvc/field/mapview.js').then(m => m.areaTiles("
+                         "window.fieldsvcField.map.style, {bbox: [-71.19, 42.23, -70.99, 42.4], min_zoom: 12,"
+                         " max_zoom: 16})).then(r => [r.urls.length, r.maxZoom, r.tooBig])")
+    assert city[0] <= 400 and city[1] < 16 and city[2] is True
     assert page.evaluate("document.querySelectorAll('.stop-marker').length") == 3
     assert page.evaluate("window.fieldsvcField.map.routeCount") == 1
     assert page.eval_on_selector_all("#work-orders .seq", "s => s.map(e => e.textContent)") == ["1", "2", "3"]
@@ -378,7 +387,7 @@ def test_refused_steps_and_work_taken_away_stay_in_the_outbox_with_their_reason(
     open_card(page, paused.pk)
     conflict = page.inner_text(".conflicts")
     assert "supervisor will decide" in conflict
-    assert "theirs “Ring the caretaker first”, yours “Gate code 4711”" in conflict
+    assert "Site notes: theirs Ring the caretaker first, yours Gate code 4711" in conflict
     screenshot(page, "field-conflict")
 
     page.click("#attention")

@@ -199,9 +199,12 @@ async function sendOutbox() {
     try {
       answer = await call("sync", { method: "POST", body: { device_id: data.deviceId,
         mutations: batch.map((i) => i.mutation) } });
-    } finally {
-      for (const item of batch) item.sending = false;
+    } catch (error) {
+      // Not answered (no network, a server error): all of it waits for the next round, ids unchanged.
+      for (const item of batch) await outbox.save(Object.assign(item, { sending: false }));
+      throw error;
     }
+    for (const item of batch) item.sending = false;
     if (answer.status !== 200) {
       // The whole batch refused (a bug or a rule): kept, shown, never lost.
       const detail = answer.data.detail || answer.data.code || `HTTP ${answer.status}`;
