@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from workorders import field_docs, field_edits, field_feed, field_sync, idempotency, permissions
+from workorders import field_docs, field_edits, field_feed, field_sync, idempotency, permissions, states
 from workorders.models import AssetCondition, HoldReason, Resolution, WorkOrder, WorkOrderStatus
 
 TAGS = ["Crews"]
@@ -87,7 +87,8 @@ class FieldManifestApi(CrewView):
         user = request.user
         rows = user.crews.filter(pk__in=crews).select_related("department").order_by("code")
         return Response({
-            "user": {"id": user.pk, "username": user.get_username(), "name": user.get_full_name()},
+            "user": {"id": user.pk, "username": user.get_username(),
+                     "name": user.get_full_name() or user.get_username()},
             "crews": [{"id": c.pk, "code": c.code, "name": c.name, "department": c.department.code} for c in rows],
             "server_time": timezone.now(), "cursor": str(field_feed.cursor_now()),
             "map": {"bbox": field_docs.map_area(crews), "min_zoom": 12, "max_zoom": 16,
@@ -95,7 +96,10 @@ class FieldManifestApi(CrewView):
             "limits": {"photo_max_bytes": settings.FIELDSVC_MEDIA_MAX_BYTES,
                        "batch_max": settings.FIELDSVC_FIELD_BATCH_MAX},
             "options": {"conditions": _choices(AssetCondition), "hold_reasons": _choices(HoldReason),
-                        "resolutions": _choices(Resolution), "statuses": _choices(WorkOrderStatus)},
+                        "resolutions": _choices(Resolution), "statuses": _choices(WorkOrderStatus),
+                        # A crew's own moves from each status (the server still decides each one).
+                        "transitions": {status: sorted(set(after) & permissions.FIELD_STEPS)
+                                        for status, after in states.ALLOWED.items()}},
         })
 
 
@@ -314,7 +318,7 @@ class FieldSyncApi(CrewView):
         if not isinstance(device, str) or len(device) > 100 or "\x00" in device:
             return error("invalid", "device_id is text of at most 100 characters", 400)
         results = field_sync.sync_push(user=request.user, device_id=device, mutations=mutations)
-        return Response({"results": results, "cursor": None})
+        return Response({"results": results})
 
 
 class PlanParams(serializers.Serializer):

@@ -129,7 +129,7 @@ def _document(wo: WorkOrder, stop: PlanStop | None, may: _Mover) -> dict:
                  "end_at": stop.end_at} if stop else None,
         "tasks": [{"id": t.pk, "sequence": t.sequence, "description": t.description, "status": t.status,
                    "condition": t.condition or None, "estimated_minutes": t.estimated_minutes,
-                   "asset": {"id": t.asset_id, "type": t.asset.asset_type_id, "external_id": t.asset.external_id,
+                   "asset": {"id": t.asset_id, "type": t.asset.asset_type.code, "external_id": t.asset.external_id,
                              "location": point} if t.asset_id and t.asset else None}
                   for t, point in zip(tasks, task_points, strict=True)],
         "requests": [_request(r) for r in requests],

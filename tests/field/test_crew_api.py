@@ -42,6 +42,8 @@ def test_a_crew_member_sees_exactly_the_crews_work_with_everything_it_needs(clie
     assert client.get("/api/field/work-orders/999999").status_code == 404
     manifest = client.get("/api/field/manifest").json()
     assert [c["code"] for c in manifest["crews"]] == ["lights-1"] and len(manifest["map"]["bbox"]) == 4
+    assert manifest["options"]["transitions"]["in_progress"] == ["completed", "on_hold"]
+    assert task["asset"]["type"] == "streetlight"
     assert signed_in(client, people["dana"]).get("/api/field/manifest").status_code == 404  # not on a crew
     client.logout()
     assert client.get("/api/field/work-orders").status_code in (401, 403)
