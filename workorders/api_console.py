@@ -17,8 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gis import crs
 from workorders import permissions, triage, work_selectors
-from workorders.api_work import _lonlat
 from workorders.models import Service, ServiceRequest
 from workorders.work import TransitionRefused
 
@@ -54,7 +54,7 @@ class ConsoleQueueApi(APIView):
         rows = work_selectors.work_orders_list_queue(
             departments=permissions.visible_departments(request.user), department_codes=_codes(p["department"]),
             service_codes=_codes(p["service"]), now=now, limit=p["limit"])
-        points = _lonlat([wo.location for wo in rows])
+        points = crs.wgs84_lonlat_list([wo.location for wo in rows])
         return Response({"at": now, "count": len(rows), "items": [
             {"id": wo.pk, "title": wo.title, "status": wo.status, "priority": wo.priority,
              "department": wo.department.code, "service": wo.service.code, "service_name": wo.service.name,
@@ -86,8 +86,8 @@ class ConsolePlansApi(APIView):
         crews: dict[int, list] = {}
         for stop in stops:
             crews.setdefault(stop.crew_id, []).append(stop)
-        starts = _lonlat([s[0].crew.last_position or s[0].crew.depot for s in crews.values()])
-        places = _lonlat([stop.work_order.location for stop in stops])
+        starts = crs.wgs84_lonlat_list([s[0].crew.last_position or s[0].crew.depot for s in crews.values()])
+        places = crs.wgs84_lonlat_list([stop.work_order.location for stop in stops])
         at = iter(places)
         features = []
         for (crew_id, route), start in zip(crews.items(), starts, strict=True):
@@ -141,7 +141,8 @@ class ConsoleRequestDetailApi(APIView):
             "channel": sr.channel, "attributes": sr.attributes, "photos": photos,
             "requested_at": sr.requested_at, "expected_at": sr.expected_at, "closed_at": sr.closed_at,
             "breach_in_s": _breach(sr.expected_at, now) if sr.status == "open" else None,
-            "lonlat": _lonlat([sr.geom])[0], "duplicate_of": sr.duplicate_of.reference if sr.duplicate_of_id else None,
+            "lonlat": crs.wgs84_lonlat_list([sr.geom])[0],
+            "duplicate_of": sr.duplicate_of.reference if sr.duplicate_of_id else None,
             "duplicate_of_id": sr.duplicate_of_id,
             "work_order": {"id": wo.pk, "status": wo.status, "version": wo.version} if wo else None,
             "link": _link(sr),

@@ -4,7 +4,6 @@ Thin: parse with a serializer, check the caller's role (workorders/permissions.p
 selector, format. Geometry goes out as GeoJSON in WGS84 lon/lat; refusals are 409 with a code.
 """
 
-import numpy as np
 from django.contrib.gis.geos import Point
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -25,15 +24,6 @@ from workorders.work import TransitionRefused, work_order_assign, work_order_tra
 TAGS = ["Dispatch"]
 
 
-def _lonlat(points: list) -> list[list[float] | None]:
-    """Storage-CRS points (or None) as [lon, lat], transformed in one go."""
-    present = [n for n, p in enumerate(points) if p is not None]
-    out: list[list[float] | None] = [None] * len(points)
-    if present:
-        xy = np.array([[points[n].x, points[n].y] for n in present])
-        for n, (lon, lat) in zip(present, crs.wgs84_points(xy).tolist(), strict=True):
-            out[n] = [round(lon, 7), round(lat, 7)]
-    return out
 
 
 def _feature(properties: dict, lonlat: list[float] | None) -> dict:
@@ -111,7 +101,7 @@ class WorkOrderListApi(APIView):
             priorities=p.get("priority"), overdue=p.get("overdue"), bbox=p.get("bbox"), crew_id=p.get("crew"))
         pager = LimitOffsetPagination()
         page = pager.paginate_queryset(qs, request, view=self)
-        points = _lonlat([wo.location for wo in page])
+        points = crs.wgs84_lonlat_list([wo.location for wo in page])
         return Response({"type": "FeatureCollection", "count": pager.count, "next": pager.get_next_link(),
                          "previous": pager.get_previous_link(),
                          "features": [_feature(_summary(wo), lonlat) for wo, lonlat in zip(page, points, strict=True)]})
@@ -126,7 +116,7 @@ class WorkOrderDetailApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         wo = _visible(request, pk)
         events = list(wo.events.all())
-        event_points = _lonlat([e.position for e in events])
+        event_points = crs.wgs84_lonlat_list([e.position for e in events])
         properties = _summary(wo) | {
             "district": wo.district.name if wo.district_id else None, "sla_hours": wo.sla_hours,
             "sla_clock": wo.sla_clock or None, "actual_start": wo.actual_start, "actual_end": wo.actual_end,
@@ -142,7 +132,7 @@ class WorkOrderDetailApi(APIView):
                          "note": e.note, "position": lonlat} for e, lonlat in zip(events, event_points, strict=True)],
             "escalations": [{"level": x.level, "due_at": x.due_at, "at": x.at} for x in wo.escalations.all()],
         } | _from_the_field(wo)
-        return Response(_feature(properties, _lonlat([wo.location])[0]))
+        return Response(_feature(properties, crs.wgs84_lonlat_list([wo.location])[0]))
 
     @extend_schema(tags=TAGS, summary="Edit fields (If-Match required; 412 with the current state when stale)",
                    request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT, 412: OpenApiTypes.OBJECT,
@@ -213,7 +203,8 @@ class WorkOrderTransitionApi(APIView):
                 note=d["note"], position=_position(d), expected_version=d.get("version"))
         except TransitionRefused as refused:
             return _refused(refused)
-        return Response(_feature(_summary(work_selectors.work_order_detail(moved.pk)), _lonlat([moved.location])[0]))
+        return Response(_feature(_summary(work_selectors.work_order_detail(moved.pk)),
+                                 crs.wgs84_lonlat_list([moved.location])[0]))
 
 
 class AssignInput(serializers.Serializer):
@@ -241,7 +232,8 @@ class WorkOrderAssignApi(APIView):
                                       expected_version=data.validated_data.get("version"))
         except TransitionRefused as refused:
             return _refused(refused)
-        return Response(_feature(_summary(work_selectors.work_order_detail(moved.pk)), _lonlat([moved.location])[0]))
+        return Response(_feature(_summary(work_selectors.work_order_detail(moved.pk)),
+                                 crs.wgs84_lonlat_list([moved.location])[0]))
 
 
 class WorkOrderBestCrewsApi(APIView):
@@ -275,7 +267,7 @@ class CrewListApi(APIView):
         codes = [c for c in request.query_params.get("department", "").split(",") if c] or None
         crews = list(work_selectors.crews_list(departments=permissions.visible_departments(request.user),
                                                department_codes=codes))
-        points = _lonlat([c.last_position for c in crews])
+        points = crs.wgs84_lonlat_list([c.last_position for c in crews])
         return Response({"type": "FeatureCollection", "features": [
             _feature({"id": c.pk, "code": c.code, "name": c.name, "department": c.department.code,
                       "skills": c.skills, "last_seen_at": c.last_seen_at}, lonlat)
@@ -333,7 +325,7 @@ class CrewPlanApi(APIView):
         params = PlanParams(data=request.query_params)
         params.is_valid(raise_exception=True)
         stops = crew_plan(crew_id=crew.pk, date=params.validated_data.get("date"))
-        points = _lonlat([s.work_order.location for s in stops])
+        points = crs.wgs84_lonlat_list([s.work_order.location for s in stops])
         return Response({"type": "FeatureCollection", "crew": crew.code,
                          "plan": {"id": stops[0].plan_id, "version": stops[0].plan.version} if stops else None,
                          "features": [_feature({"id": s.work_order_id, "sequence": s.sequence,

@@ -46,14 +46,6 @@ def _with_everything(queryset):
                  to_attr="open_conflict_rows"))
 
 
-def _lonlat(points: list) -> list[list[float] | None]:
-    present = [n for n, p in enumerate(points) if p is not None]
-    out: list[list[float] | None] = [None] * len(points)
-    if present:
-        xy = np.array([[points[n].x, points[n].y] for n in present])
-        for n, (lon, lat) in zip(present, crs.wgs84_points(xy).tolist(), strict=True):
-            out[n] = [round(lon, 7), round(lat, 7)]
-    return out
 
 
 def _plan_stops(work_order_ids: list[int]) -> dict[int, PlanStop]:
@@ -108,7 +100,7 @@ def _document(wo: WorkOrder, stop: PlanStop | None, may: _Mover) -> dict:
     requests = list(wo.requests.all())
     events = list(wo.events.all())
     notes, materials, photos = list(wo.notes.all()), list(wo.materials.all()), list(wo.photos.all())
-    points = _lonlat([wo.location]
+    points = crs.wgs84_lonlat_list([wo.location]
                      + [t.asset.geom.point_on_surface if t.asset_id and t.asset else None for t in tasks]
                      + [e.position for e in events])
     here, task_points, event_points = points[0], points[1:1 + len(tasks)], points[1 + len(tasks):]
@@ -165,7 +157,8 @@ def plans(crew_ids: list[int], *, date: dt.date | None = None) -> list[dict]:
     out = []
     for crew in Crew.objects.filter(pk__in=crew_ids).order_by("code"):
         stops = crew_plan(crew_id=crew.pk, date=date)
-        points = _lonlat([crew.last_position or crew.depot] + [s.work_order.location for s in stops])
+        points = crs.wgs84_lonlat_list([crew.last_position or crew.depot]
+                                       + [s.work_order.location for s in stops])
         line = [p for p in points if p is not None]
         out.append({"crew": {"id": crew.pk, "code": crew.code}, "date": date or timezone.localdate(),
                     "version": stops[0].plan.version if stops else None,
