@@ -48,10 +48,13 @@ class CrewView(APIView):
             raise NotFound("you are not on an active crew")
         return crews
 
-    def document(self, request: Request, pk: int) -> dict:
-        """The work order if it is in the caller's crews' scope; 404 otherwise (exists or not)."""
+    def in_scope(self, request: Request, pk: int) -> None:
+        """404 unless the work order is in the caller's crews' scope (the same answer whether it exists or not)."""
         if not field_docs.in_scope(self.crews(request)).filter(pk=pk).exists():
             raise NotFound("no such work order in your crew's work")
+
+    def document(self, request: Request, pk: int) -> dict:
+        self.in_scope(request, pk)
         return field_docs.documents(request.user, [pk])[pk]
 
 
@@ -133,7 +136,7 @@ class FieldWorkOrderApi(CrewView):
                    request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT, 412: OpenApiTypes.OBJECT,
                                                            428: OpenApiTypes.OBJECT})
     def patch(self, request: Request, pk: int) -> Response:
-        self.document(request, pk)
+        self.in_scope(request, pk)
         return edit_strict(request, pk)
 
 
@@ -206,7 +209,7 @@ class FieldTransitionApi(CrewView):
     @extend_schema(tags=TAGS, summary="Change the status (Idempotency-Key required; the device's time and place)",
                    request=TransitionBody, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request: Request, pk: int) -> Response:
-        self.document(request, pk)
+        self.in_scope(request, pk)
         key = _key(request, required=True)
         if isinstance(key, Response):
             return key
@@ -261,7 +264,7 @@ class FieldNoteApi(CrewView):
     @extend_schema(tags=TAGS, summary="Add a note (its id is the device's UUID: a repeat is the same note)",
                    request=NoteBody, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request, pk: int) -> Response:
-        self.document(request, pk)
+        self.in_scope(request, pk)
         NoteBody(data=request.data).is_valid(raise_exception=True)
         raw = {"id": request.data["id"], "type": "note", "work_order": pk, "occurred_at": request.data["occurred_at"],
                "position": _position(request.data), "data": {"text": request.data["text"]}}
@@ -272,7 +275,7 @@ class FieldMaterialApi(CrewView):
     @extend_schema(tags=TAGS, summary="Record material used (its id is the device's UUID)",
                    request=MaterialBody, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request, pk: int) -> Response:
-        self.document(request, pk)
+        self.in_scope(request, pk)
         MaterialBody(data=request.data).is_valid(raise_exception=True)
         data = {k: request.data[k] for k in ("item", "quantity", "unit", "task") if k in request.data}
         raw = {"id": request.data["id"], "type": "material", "work_order": pk,
