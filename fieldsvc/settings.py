@@ -84,6 +84,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {}).update(
     server_side_binding=True, prepare_threshold=env.int("DATABASE_PREPARE_THRESHOLD", default=5) or None,
 )
+# Test runs may name their own database (several checkouts or agents sharing one cluster).
+if env.str("FIELDSVC_TEST_DB_NAME", default=""):
+    DATABASES["default"]["TEST"] = {"NAME": env.str("FIELDSVC_TEST_DB_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # GeoDjango finds GDAL/GEOS by name; without the -dev packages only the versioned .so exists.
