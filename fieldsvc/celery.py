@@ -4,13 +4,42 @@ import logging
 import os
 
 from celery import Celery
+from celery.contrib.django.task import DjangoTask
 from kombu.exceptions import OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fieldsvc.settings")
 
-app = Celery("fieldsvc", task_cls="celery.contrib.django.task:DjangoTask")
+
+class Task(DjangoTask):
+    """Every fieldsvc task: before a retry, database connections a fault left broken are closed, so the next
+    attempt opens a fresh one (a worker's pool process keeps its connection across tasks)."""
+
+    def retry(self, *args, **kwargs):
+        from django.db import close_old_connections
+
+        close_old_connections()  # closes those whose last query failed and that no longer answer
+        return super().retry(*args, **kwargs)
+
+
+app = Celery("fieldsvc", task_cls="fieldsvc.celery:Task")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """What a retry can outlast: the database's connection cut or the server restarting, the broker away."""
+    from django.db import InterfaceError as DbInterfaceError
+    from django.db import OperationalError as DbOperationalError
+
+    return DbOperationalError, DbInterfaceError, OperationalError, ConnectionError
+
+
+# For idempotent tasks (running one twice does its work once): retried with exponential backoff and jitter
+# (1, 2, 4 … 30 s, ten times) on a transient error, and put back in the queue, not dropped, when the process
+# running it dies (acks_late is on for all tasks; a task whose worker is SIGKILLed whole is found again by
+# its sweeper, or redelivered by Redis after the visibility timeout).
+RETRYING = {"autoretry_for": transient_errors(), "retry_backoff": 1, "retry_backoff_max": 30, "retry_jitter": True,
+            "max_retries": 10, "reject_on_worker_lost": True}
 
 
 def enqueue(task_name: str, **kwargs) -> bool:

@@ -3,6 +3,7 @@
 import gc
 import os
 import selectors
+import signal
 import traceback
 from collections.abc import Callable, Sequence
 
@@ -14,7 +15,7 @@ class ChildFailed(RuntimeError):
 
 
 def fork_split(items: Sequence, work: Callable[[Sequence, Callable[[int], None]], None], *, processes: int,
-               on_done: Callable[[int], None] | None = None) -> int:
+               on_done: Callable[[int], None] | None = None, connect_timeout_s: float | None = None) -> int:
     """Split ``items`` between child processes (child k takes items k, k + processes, ...) and call
     ``work(share, done)`` in each; ``done(n)`` there reaches ``on_done(n)`` here. Returns the sum of
     the n reported.
@@ -22,7 +23,11 @@ def fork_split(items: Sequence, work: Callable[[Sequence, Callable[[int], None]]
     For large read-mostly state built before the call (an in-memory index): the children see it without
     copying or pickling. Each child opens its own database connections (this process's are closed first:
     a socket shared across a fork would mix both sides' messages). Not inside a transaction, whose rows
-    the children could not see."""
+    the children could not see.
+
+    With ``connect_timeout_s`` each child connects to the database first, and fails (rather than hangs the
+    parent for ever) if that takes longer: a lock some thread of the parent held at the fork stays locked in
+    the child, and a connect waiting on it never returns (a CI run once hung so)."""
     if connections["default"].in_atomic_block:
         raise RuntimeError("fork_split inside a transaction: the children would not see its rows")
     connections.close_all()
@@ -32,16 +37,19 @@ def fork_split(items: Sequence, work: Callable[[Sequence, Callable[[int], None]]
         pid = os.fork()
         if pid == 0:  # the child: never returns into the caller's code
             os.close(read_end)
-            _child(items[k::processes], work, write_end)
+            _child(items[k::processes], work, write_end, connect_timeout_s)
         os.close(write_end)
         children[read_end] = pid
     return _collect(children, on_done)
 
 
-def _child(share: Sequence, work: Callable[[Sequence, Callable[[int], None]], None], write_end: int) -> None:
+def _child(share: Sequence, work: Callable[[Sequence, Callable[[int], None]], None], write_end: int,
+           connect_timeout_s: float | None) -> None:
     code = 0
     gc.disable()  # short-lived and its objects are acyclic: no collector passes over the shared heap
     try:
+        if connect_timeout_s:
+            _connect_within(connect_timeout_s)
         work(share, lambda n: os.write(write_end, f"done {n}\n".encode()))
     except BaseException:  # noqa: BLE001 - everything goes back to the parent, which raises it
         os.write(write_end, ("failed " + traceback.format_exc().replace("\n", "\\n") + "\n").encode())
@@ -51,6 +59,21 @@ def _child(share: Sequence, work: Callable[[Sequence, Callable[[int], None]], No
             connections.close_all()
         finally:
             os._exit(code)
+
+
+def _connect_within(timeout_s: float) -> None:
+    """Open this child's database connection under an alarm (libpq's connect_timeout covers the network, not
+    a lock inherited from the parent)."""
+    def expired(signum, frame):
+        raise TimeoutError(f"connecting to the database took over {timeout_s:g} s in a forked child")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        connections["default"].ensure_connection()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _collect(children: dict[int, int], on_done: Callable[[int], None] | None) -> int:

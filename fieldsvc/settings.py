@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "fieldsvc.outage.DatabaseUnavailableMiddleware",  # the database lost mid-request: 503 + Retry-After, not 500
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -83,6 +84,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Behind PgBouncer in transaction mode (< 1.21) set DATABASE_PREPARE_THRESHOLD=0 to turn preparing off.
 DATABASES["default"].setdefault("OPTIONS", {}).update(
     server_side_binding=True, prepare_threshold=env.int("DATABASE_PREPARE_THRESHOLD", default=5) or None,
+    # A server that does not answer fails the connect after this many seconds instead of hanging a worker (or
+    # a forked linking child) forever; the caller's retry or sweeper takes over.
+    connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT_S", default=10),
 )
 # Test runs may name their own database (several checkouts or agents sharing one cluster).
 if env.str("FIELDSVC_TEST_DB_NAME", default=""):
@@ -247,6 +251,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# The sweepers for work a lost message left behind (links, work orders, SLA levels, notifications) run each
+# minute; FIELDSVC_SWEEP_EVERY_S (seconds) below 60 runs them more often (the fault replay's short runs).
+FIELDSVC_SWEEP_EVERY_S = env.float("FIELDSVC_SWEEP_EVERY_S", default=60.0)
+_SWEEP = crontab(minute="*") if FIELDSVC_SWEEP_EVERY_S >= 60 else FIELDSVC_SWEEP_EVERY_S
 CELERY_BEAT_SCHEDULE = {
     # Import runs are recorded before they are enqueued; a dead worker or a broker outage can
     # drop the message, so every 5 minutes stale 'queued' runs are sent again.
@@ -258,19 +266,19 @@ CELERY_BEAT_SCHEDULE = {
     # lost (worker or broker down) is sent again by this sweep.
     "notification-requeue-pending": {
         "task": "workorders.tasks.notification_requeue_pending_task",
-        "schedule": crontab(minute="*/5"),
+        "schedule": (crontab(minute="*/5") if FIELDSVC_SWEEP_EVERY_S >= 60 else _SWEEP),
     },
     # Every request is recorded 'pending' with its intake; one whose linking task was lost (broker
     # down, worker killed) is linked here, in a batch, within about a minute of the outage ending.
     "request-link-sweep": {
         "task": "workorders.tasks.request_link_sweep_task",
-        "schedule": crontab(minute="*"),
+        "schedule": _SWEEP,
     },
     # Linking tasks make each routed request's work order; requests linked in batches (relink,
     # imports, the sweeper) or whose task was lost get theirs here (5,000 a run).
     "work-orders-generate": {
         "task": "workorders.tasks.work_orders_generate_task",
-        "schedule": crontab(minute="*"),
+        "schedule": _SWEEP,
     },
     # Ready work of services marked auto_dispatch goes to the best crew on shift (SKIP LOCKED: safe
     # next to dispatchers and to a second beat by mistake).
@@ -293,7 +301,7 @@ CELERY_BEAT_SCHEDULE = {
     # constraint) and sends the departments' notices, again for any a lost task left unsent.
     "sla-escalate": {
         "task": "workorders.tasks.sla_escalate_task",
-        "schedule": crontab(minute="*"),
+        "schedule": _SWEEP,
     },
     # Hourly: forget old feed rows and idempotency keys, delete abandoned partial uploads.
     "field-sync-prune": {

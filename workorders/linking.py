@@ -281,7 +281,7 @@ def requests_link_batch(*, request_ids: list[int], force: bool = False, chunk: i
         reader.close()
     if processes > 1 and len(chunks) > 1:
         return forking.fork_split(chunks, lambda share, done: _link_pipelined(ctx, index, share, force, done),
-                                  processes=processes, on_done=progress)
+                                  processes=processes, on_done=progress, connect_timeout_s=30)
     return _link_pipelined(ctx, index, chunks, force, progress)
 
 

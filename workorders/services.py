@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass, field
 from functools import partial
@@ -13,7 +14,8 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from fieldsvc.celery import enqueue
@@ -323,29 +325,53 @@ def _enqueue_notifications(ids: list[int]) -> None:
 
 
 def notification_send(*, notification: Notification) -> str:
-    """Send one pending message; idempotent (a sent one is left alone). Returns the new status."""
+    """Send one message; idempotent (a sent one is left alone). Returns the new status.
+
+    The row is claimed ('sending', committed) before the message goes out and recorded after it did: a
+    database connection cut after the send retries the record, never the send. Only a worker dying in that
+    moment leaves a claim behind, which the sweeper sends again once stale, with the same Message-ID."""
+    stale = timezone.now() - dt.timedelta(seconds=settings.FIELDSVC_NOTIFY_RETRY_AFTER_S)
     with transaction.atomic():
         row = Notification.objects.select_for_update().select_related("follower").get(pk=notification.pk)
-        if row.status != NotificationStatus.PENDING:
+        claimed_elsewhere = row.status == NotificationStatus.SENDING and row.claimed_at and row.claimed_at > stale
+        if row.status not in (NotificationStatus.PENDING, NotificationStatus.SENDING) or claimed_elsewhere:
             return row.status
-        to = row.follower.email if row.channel == "email" else row.follower.phone
-        row.attempts += 1
+        row.status, row.claimed_at, row.attempts = NotificationStatus.SENDING, timezone.now(), row.attempts + 1
+        row.save(update_fields=["status", "claimed_at", "attempts"])
+    to = row.follower.email if row.channel == "email" else row.follower.phone
+    try:
+        sender = notifications.sender_for(row.channel)
+        extra = {"message_id": notifications.message_id(row.pk)} if row.channel == "email" else {}
+        sender.send(to=to, subject=row.subject, body=row.body, **extra)
+    except Exception as exc:  # the gateway's failure is recorded; the sweeper tries again
+        gave_up = row.attempts >= settings.FIELDSVC_NOTIFY_MAX_ATTEMPTS
+        status = NotificationStatus.FAILED if gave_up else NotificationStatus.PENDING
+        _record_after_send(row.pk, status=status, last_error=f"{type(exc).__name__}: {exc}"[:2000])
+        return status
+    _record_after_send(row.pk, status=NotificationStatus.SENT, sent_at=timezone.now(), last_error="")
+    return NotificationStatus.SENT
+
+
+def _record_after_send(pk: int, *, attempts: int = 8, **fields) -> None:
+    """Record what happened to a message that has gone out (or failed to): through a cut connection or a
+    restarting server, on a fresh connection, for up to ~30 s, because sending again is not an option."""
+    for attempt in range(attempts):
         try:
-            notifications.sender_for(row.channel).send(to=to, subject=row.subject, body=row.body)
-        except Exception as exc:  # the gateway's failure is recorded; the sweeper tries again
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if row.attempts >= settings.FIELDSVC_NOTIFY_MAX_ATTEMPTS:
-                row.status = NotificationStatus.FAILED
-        else:
-            row.status, row.sent_at, row.last_error = NotificationStatus.SENT, timezone.now(), ""
-        row.save(update_fields=["status", "attempts", "last_error", "sent_at"])
-        return row.status
+            Notification.objects.filter(pk=pk).update(**fields)
+            return
+        except (OperationalError, InterfaceError):
+            if connection.in_atomic_block or attempt == attempts - 1:
+                raise  # a caller's transaction is lost with the connection: nothing to redo here
+            connection.close()  # the next query connects again
+            time.sleep(min(8.0, 0.25 * 2 ** attempt))
 
 
 def notifications_pending_stale() -> list[int]:
-    """Pending messages older than FIELDSVC_NOTIFY_RETRY_AFTER_S (their task was lost or failed)."""
+    """Messages still pending FIELDSVC_NOTIFY_RETRY_AFTER_S after they were written (their task was lost or
+    failed), and claims that old (the worker died while sending)."""
     cutoff = timezone.now() - dt.timedelta(seconds=settings.FIELDSVC_NOTIFY_RETRY_AFTER_S)
-    return list(Notification.objects.filter(status=NotificationStatus.PENDING, created_at__lt=cutoff)
+    return list(Notification.objects.filter(Q(status=NotificationStatus.PENDING, created_at__lt=cutoff)
+                                            | Q(status=NotificationStatus.SENDING, claimed_at__lt=cutoff))
                 .values_list("pk", flat=True)[:1000])
 
 

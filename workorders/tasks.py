@@ -2,10 +2,11 @@
 
 from celery import shared_task
 
+from fieldsvc.celery import RETRYING
 from workorders.models import Notification
 
 
-@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+@shared_task(**RETRYING)
 def notification_send_task(*, notification_id: int) -> str:
     from workorders.services import notification_send
 
@@ -23,7 +24,7 @@ def notification_requeue_pending_task() -> int:
     return len(ids)
 
 
-@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+@shared_task(**RETRYING)
 def request_link_task(*, request_id: int, force: bool = False) -> str:
     from workorders.linking import request_link
     from workorders.work import work_orders_generate
@@ -33,7 +34,7 @@ def request_link_task(*, request_id: int, force: bool = False) -> str:
     return done
 
 
-@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+@shared_task(**RETRYING)
 def requests_link_task(*, request_ids: list[int], force: bool = False) -> int:
     from workorders.linking import requests_link_batch
     from workorders.work import work_orders_generate
@@ -71,7 +72,7 @@ def sla_escalate_task() -> int:
     return len(sla_escalate())
 
 
-@shared_task(autoretry_for=(ConnectionError, OSError), retry_backoff=True, max_retries=5)
+@shared_task(**{**RETRYING, "autoretry_for": (*RETRYING["autoretry_for"], OSError)})  # SMTP errors too
 def sla_escalation_notify_task(*, escalation_id: int) -> str:
     from workorders.service_levels import sla_escalation_notify
 

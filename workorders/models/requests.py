@@ -318,6 +318,7 @@ class Follower(models.Model):
 
 class NotificationStatus(models.TextChoices):
     PENDING = "pending"
+    SENDING = "sending"  # claimed by a worker, committed before the message goes out
     SENT = "sent"
     FAILED = "failed"
 
@@ -336,10 +337,12 @@ class Notification(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)  # when a worker last set it 'sending'
 
     class Meta:
-        indexes = [models.Index(fields=["status", "created_at"], name="notification_pending_idx",
-                                condition=Q(status="pending"))]
+        # The sweeper's question: rows still waiting, or claimed by a worker that died mid-send.
+        indexes = [models.Index(fields=["status", "created_at"], name="notification_unsent_idx",
+                                condition=Q(status__in=["pending", "sending"]))]
 
 
 class Survey(models.Model):
