@@ -38,7 +38,7 @@ def linking_messages(broker_url: str) -> tuple[int, list[int]]:
 
     import redis
 
-    ids, messages = [], redis.Redis.from_url(broker_url).lrange(BENCH_QUEUE, 0, -1)
+    ids, messages = [], redis.Redis.from_url(broker_url).lrange(f"{BENCH_QUEUE}.linking", 0, -1)
     for raw in messages:
         message = orjson.loads(raw)
         _, kwargs, _ = orjson.loads(base64.b64decode(message["body"]))
@@ -294,7 +294,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-        subprocess.run([sys.executable, "-m", "celery", "-A", "fieldsvc", "purge", "-f", "-Q", BENCH_QUEUE],
+        subprocess.run([sys.executable, "-m", "celery", "-A", "fieldsvc", "purge", "-f", "-Q",
+                        f"{BENCH_QUEUE},{BENCH_QUEUE}.linking,{BENCH_QUEUE}.tiles,{BENCH_QUEUE}.notifications"],
                        cwd=ROOT, env=env, capture_output=True)
 
 

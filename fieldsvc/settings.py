@@ -18,9 +18,40 @@ if (BASE_DIR / ".stack" / "env").exists():
 
 # --- Core -------------------------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="fieldsvc-insecure-local-only-key-change-me")
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+# Production is the default: HTTPS only, a real secret key and host names required (docs/security.md).
+# FIELDSVC_PLAIN_HTTP=1 is the explicit opt-out for runs on loopback over plain HTTP: the local stack writes it
+# to .stack/env when it serves on 127.0.0.1 (scripts/stack.sh), and the test suite (live_server, the test
+# client) runs with it. It never switches on by itself elsewhere.
+PLAIN_HTTP = DEBUG or env.bool("FIELDSVC_PLAIN_HTTP", default="pytest" in sys.modules)
+if PLAIN_HTTP:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="fieldsvc-insecure-local-only-key-change-me")
+    ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+else:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY")  # required: ImproperlyConfigured without it
+    # As Django's deploy check judges a key: 50+ characters, 5+ different ones, not a generated placeholder.
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith(("django-insecure", "fieldsvc-")):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be a random value of 50+ characters in production: "
+                                   "python -c 'import secrets; print(secrets.token_urlsafe(50))'")
+    ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")  # required: the site's host names
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Cookies only over HTTPS; HSTS (a year, subdomains and preload unless turned off: preload is a promise to
+# browsers, see hstspreload.org); plain-HTTP requests redirected (except /health, for load balancers' probes).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not PLAIN_HTTP
+SECURE_SSL_REDIRECT = not PLAIN_HTTP and env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SECURE_HSTS_SECONDS = 0 if PLAIN_HTTP else env.int("DJANGO_HSTS_SECONDS", default=31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
+# Behind a proxy that ends TLS and sets X-Forwarded-Proto (opt-in: trusting the header without such a proxy
+# would let any client claim HTTPS).
+if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"  # no page of fieldsvc is meant to be framed
+SESSION_COOKIE_HTTPONLY = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -40,6 +71,7 @@ INSTALLED_APPS = [
     "gis",
     "workorders",
     "tiles",
+    "audit",
     "fieldsvc",
 ]
 
@@ -51,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "fieldsvc.replica.ReplicaReadsMiddleware",  # read-heavy paths on the replica; read-your-writes after a write
+    "audit.context.AuditOriginMiddleware",  # where staff actions come from, for the audit log
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -91,6 +125,31 @@ DATABASES["default"].setdefault("OPTIONS", {}).update(
 # Test runs may name their own database (several checkouts or agents sharing one cluster).
 if env.str("FIELDSVC_TEST_DB_NAME", default=""):
     DATABASES["default"]["TEST"] = {"NAME": env.str("FIELDSVC_TEST_DB_NAME")}
+# A streaming replica (scripts/stack.sh makes one; DATABASE_REPLICA_URL names any other) takes the read-heavy
+# paths: WFS, tiles, nearby cases, statistics (fieldsvc/replica.py, docs/scaling.md). Without one, all reads are
+# on the primary. Tests see it as a mirror of the test database (no database is created on a read-only standby);
+# tests/test_replica.py points it at the real standby.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db("DATABASE_REPLICA_URL"), "ENGINE": "django.contrib.gis.db.backends.postgis",
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"], "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {**DATABASES["default"]["OPTIONS"], "connect_timeout": 2}, "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["fieldsvc.replica.ReplicaRouter"]
+# Off under pytest (a test's uncommitted rows are not on any replica) unless a test turns it on.
+FIELDSVC_REPLICA_READS = env.bool("FIELDSVC_REPLICA_READS", default="pytest" not in sys.modules)
+# A replica further behind than this (seconds) is skipped: the primary answers until it catches up.
+FIELDSVC_REPLICA_MAX_LAG_S = env.float("FIELDSVC_REPLICA_MAX_LAG_S", default=5.0)
+# Seconds a web process trusts its last look at the replica's lag (a replica found down: 5x as long).
+FIELDSVC_REPLICA_CHECK_S = env.float("FIELDSVC_REPLICA_CHECK_S", default=1.0)
+# GETs under these paths read from the replica (tiles choose per tile they build: tiles/views.py).
+FIELDSVC_REPLICA_PATHS = env.list("FIELDSVC_REPLICA_PATHS", default=[
+    "/wfs/", "/report/nearby.json", "/open311/v2/requests.json", "/api/stats/", "/stats/"])
+# After a write, the same client (browser, user, or address) reads from the primary this many seconds.
+FIELDSVC_READ_YOUR_WRITES_S = env.float("FIELDSVC_READ_YOUR_WRITES_S", default=10.0)
+# Sessions in the database, caches and counters in Redis: any web process answers any request (no sticky
+# sessions behind a load balancer); uploads go to MEDIA_ROOT, a shared path or object storage (docs/scaling.md).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # GeoDjango finds GDAL/GEOS by name; without the -dev packages only the versioned .so exists.
@@ -246,6 +305,26 @@ CELERY_RESULT_EXPIRES = 3600
 # the tests' intake sends must not reach the demo's worker on the same broker.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE",
                                     default="fieldsvc-tests" if "pytest" in sys.modules else "celery")
+# Work split by kind into queues, each with workers of its own (scripts/stack.sh demo starts one per queue;
+# docs/scaling.md: several per queue, on several machines), so a burst of one kind (tile invalidations after
+# an import, a day plan's solver) never delays another (intake linking, residents' notices). Names follow
+# the default queue: the stack's "celery" gives linking, notifications, tiles, planning; any other (the
+# tests', a bench's, a test's own worker) gives "<it>.linking" and so on, never read by the stack's workers.
+FIELDSVC_CELERY_QUEUE_KINDS = {
+    "linking": ["workorders.tasks.request_link_task", "workorders.tasks.requests_link_task",
+                "workorders.tasks.request_link_sweep_task", "workorders.tasks.requests_relink_near_task",
+                "workorders.tasks.work_orders_generate_task"],
+    "notifications": ["workorders.tasks.notification_send_task", "workorders.tasks.notification_requeue_pending_task",
+                      "workorders.tasks.sla_escalate_task", "workorders.tasks.sla_escalation_notify_task"],
+    "tiles": ["tiles.tasks.tiles_invalidate_task", "tiles.tasks.tiles_summary_fold_task"],
+    "planning": ["workorders.tasks.day_plan_make_task", "workorders.tasks.day_plans_morning_task",
+                 "workorders.tasks.day_plan_insert_urgent_task", "workorders.tasks.work_orders_autodispatch_task"],
+}  # everything else (imports, pruning) stays on the default queue
+_QUEUE_PREFIX = "" if CELERY_TASK_DEFAULT_QUEUE == "celery" else f"{CELERY_TASK_DEFAULT_QUEUE}."
+# Every queue a deployment needs workers for, the default first.
+FIELDSVC_CELERY_QUEUES = [CELERY_TASK_DEFAULT_QUEUE] + [_QUEUE_PREFIX + kind for kind in FIELDSVC_CELERY_QUEUE_KINDS]
+CELERY_TASK_ROUTES = {task: {"queue": _QUEUE_PREFIX + kind}
+                      for kind, tasks in FIELDSVC_CELERY_QUEUE_KINDS.items() for task in tasks}
 CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is redelivered; our tasks are idempotent
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 3600

@@ -11,9 +11,15 @@ LOG="$STACK/log"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 PG_PORT=${FIELDSVC_PG_PORT:-55432}
+REPLICA_DATA="$STACK/pgreplica"
+REPLICA_PORT=${FIELDSVC_PG_REPLICA_PORT:-55433}
 REDIS_PORT=${FIELDSVC_REDIS_PORT:-56379}
 HTTP_HOST=${FIELDSVC_HTTP_HOST:-127.0.0.1}
 HTTP_PORT=${FIELDSVC_HTTP_PORT:-8000}
+# One Celery worker per queue (settings.FIELDSVC_CELERY_QUEUES, tests/test_queues.py): queue:processes, sized
+# for two cores (linking is the intake's, and most of the work); docs/scaling.md says how to grow each.
+WORKER_QUEUES=(celery:1 linking:2 notifications:1 tiles:1 planning:1)
+WORKERS=("${WORKER_QUEUES[@]/#/worker-}"); WORKERS=("${WORKERS[@]%%:*}")  # their pidfiles: worker-<queue>
 PG_BIN=/usr/lib/postgresql/15/bin
 APT_PACKAGES=(postgresql-15-postgis-3 postgresql-client-15 gdal-bin redis-server python3-venv python3-dev build-essential)
 APT_PACKAGES+=(nodejs npm chromium)  # MapLibre from npm for the map page; chromium: its test (headless)
@@ -144,6 +150,34 @@ db_up() {
   PGOPTIONS="-c client_min_messages=warning" psql -h 127.0.0.1 -p "$PG_PORT" -U fieldsvc -d fieldsvc -qc "create extension if not exists postgis" >/dev/null
 }
 
+replica_running() { [ -f "$REPLICA_DATA/PG_VERSION" ] && as_pg "$PG_BIN/pg_ctl" -D "$REPLICA_DATA" status >/dev/null 2>&1; }
+
+# A streaming replica of the local cluster: a second cluster on $REPLICA_PORT, a physical copy kept up to date,
+# that the read-heavy paths use (fieldsvc/replica.py, docs/scaling.md). The primary needs no restart: initdb
+# already allows local replication; its slot keeps the WAL the replica has not received, at most 2 GB.
+replica_up() {
+  export PGPASSWORD; PGPASSWORD=$(cat "$STACK/pg.password")
+  local psql_primary=(psql -h 127.0.0.1 -p "$PG_PORT" -U fieldsvc -d postgres -qtA)
+  if [ ! -f "$REPLICA_DATA/PG_VERSION" ]; then
+    say "making a streaming replica in .stack/pgreplica (port $REPLICA_PORT)"
+    rm -rf "$REPLICA_DATA"; mkdir -p "$REPLICA_DATA"; chmod 700 "$REPLICA_DATA"
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$REPLICA_DATA"; fi
+    "${psql_primary[@]}" -c "ALTER SYSTEM SET max_slot_wal_keep_size = '2GB'" -c "SELECT pg_reload_conf()" >/dev/null
+    "${psql_primary[@]}" -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+                             WHERE slot_name = 'fieldsvc_replica' AND NOT active" >/dev/null
+    as_pg env PGPASSWORD="$PGPASSWORD" "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PG_PORT" -U fieldsvc \
+      -D "$REPLICA_DATA" -R -X stream -C -S fieldsvc_replica -c fast >"$LOG/pg_basebackup.log" 2>&1 \
+      || { rm -rf "$REPLICA_DATA"; die "pg_basebackup failed: see .stack/log/pg_basebackup.log"; }
+  fi
+  if ! replica_running; then
+    say "starting the PostgreSQL replica on 127.0.0.1:$REPLICA_PORT"
+    # hot_standby_feedback: a long WFS export on the replica is not cancelled by the primary's vacuum.
+    as_pg "$PG_BIN/pg_ctl" -D "$REPLICA_DATA" -l "$LOG/replica.log" -w -t 60 start -o \
+      "-p $REPLICA_PORT -k $RUN -c listen_addresses=127.0.0.1 -c max_parallel_workers_per_gather=0 -c shared_buffers=256MB -c hot_standby=on -c hot_standby_feedback=on" \
+      >/dev/null || die "the PostgreSQL replica did not start: see .stack/log/replica.log"
+  fi
+}
+
 redis_running() { [ -f "$RUN/redis.pid" ] && kill -0 "$(cat "$RUN/redis.pid")" 2>/dev/null; }
 
 redis_up() {
@@ -160,7 +194,10 @@ write_env() {
   mkdir -p "$STACK"
   {
     external_db || echo "DATABASE_URL=postgis://fieldsvc:$(cat "$STACK/pg.password")@127.0.0.1:$PG_PORT/fieldsvc"
+    external_db || echo "DATABASE_REPLICA_URL=postgis://fieldsvc:$(cat "$STACK/pg.password")@127.0.0.1:$REPLICA_PORT/fieldsvc"
     external_broker || echo "CELERY_BROKER_URL=redis://127.0.0.1:$REDIS_PORT/0"
+    # Served on loopback over plain HTTP: the explicit opt-out of the HTTPS-only production settings.
+    case "$HTTP_HOST" in 127.*|localhost|::1) echo "FIELDSVC_PLAIN_HTTP=1" ;; esac
   } > "$STACK/env"
   chmod 600 "$STACK/env"
 }
@@ -172,7 +209,7 @@ load_env() {  # the environment wins over .stack/env, as in fieldsvc/settings.py
 
 up() {
   install
-  external_db || db_up
+  external_db || { db_up; replica_up; }
   external_broker || redis_up
   write_env
   load_env
@@ -191,7 +228,8 @@ stop_pidfile() {
 }
 
 down() {
-  for p in demo replay web worker beat; do stop_pidfile "$p"; done
+  for p in demo replay web worker "${WORKERS[@]}" beat; do stop_pidfile "$p"; done
+  if replica_running; then say "stopping the PostgreSQL replica"; as_pg "$PG_BIN/pg_ctl" -D "$REPLICA_DATA" -m fast -w stop >/dev/null; fi
   if pg_running; then say "stopping PostgreSQL"; as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null; fi
   if redis_running; then say "stopping Redis"; redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || stop_pidfile redis; fi
   rm -f "$RUN/redis.pid"
@@ -200,11 +238,14 @@ down() {
 
 status() {
   local line
-  line() { printf '  %-10s %s\n' "$1" "$2"; }
+  line() { printf '  %-21s %s\n' "$1" "$2"; }
   echo "fieldsvc stack:"
   if [ -n "${EXT_DB:-}" ]; then line postgres "external (DATABASE_URL)"; elif pg_running; then line postgres "running on 127.0.0.1:$PG_PORT (.stack/pgdata)"; else line postgres "stopped"; fi
+  if [ -z "${EXT_DB:-}" ]; then
+    if replica_running; then line replica "running on 127.0.0.1:$REPLICA_PORT (.stack/pgreplica)"; else line replica "stopped"; fi
+  fi
   if [ -n "${EXT_BROKER:-}" ]; then line redis "external (CELERY_BROKER_URL)"; elif redis_running; then line redis "running on 127.0.0.1:$REDIS_PORT"; else line redis "stopped"; fi
-  for p in web worker beat; do
+  for p in web "${WORKERS[@]}" beat; do
     if [ -f "$RUN/$p.pid" ] && kill -0 "$(cat "$RUN/$p.pid")" 2>/dev/null; then line "$p" "running (pid $(cat "$RUN/$p.pid"))"; else line "$p" "stopped"; fi
   done
   if [ -f "$RUN/web.pid" ] && kill -0 "$(cat "$RUN/web.pid")" 2>/dev/null; then
@@ -227,16 +268,20 @@ demo() {
   local pids=()
   cleanup() {
     trap - INT TERM EXIT
-    say "shutting down web, worker and beat"
-    for p in replay web worker beat; do stop_pidfile "$p"; done
+    say "shutting down web, workers and beat"
+    for p in replay web "${WORKERS[@]}" beat; do stop_pidfile "$p"; done
     rm -f "$RUN/demo.pid"
   }
   trap cleanup INT TERM EXIT
   echo $$ > "$RUN/demo.pid"
   "$VENV/bin/gunicorn" fieldsvc.wsgi:application --bind "$HTTP_HOST:$HTTP_PORT" --workers 3 \
     --access-logfile - --pid "$RUN/web.pid" & pids+=($!)
-  "$VENV/bin/celery" -A fieldsvc worker --loglevel INFO --concurrency 2 -n "worker@%h" \
-    --pidfile "$RUN/worker.pid" & pids+=($!)
+  local entry queue
+  for entry in "${WORKER_QUEUES[@]}"; do
+    queue=${entry%%:*}
+    "$VENV/bin/celery" -A fieldsvc worker --loglevel INFO -Q "$queue" --concurrency "${entry##*:}" -n "$queue@%h" \
+      --pidfile "$RUN/worker-$queue.pid" & pids+=($!)
+  done
   "$VENV/bin/celery" -A fieldsvc beat --loglevel INFO --schedule "$RUN/celerybeat-schedule" \
     --pidfile "$RUN/beat.pid" & pids+=($!)
   # Boston's 311 history (38,971 cases) loads behind the running server; later runs skip what is there.

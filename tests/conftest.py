@@ -23,7 +23,8 @@ def tests_task_queue_emptied():
     assert settings.CELERY_TASK_DEFAULT_QUEUE != "celery", "the tests would feed the stack's worker"
     try:
         with app.connection_for_write() as connection:
-            connection.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+            for queue in settings.FIELDSVC_CELERY_QUEUES:  # the default and those of each kind of task
+                connection.default_channel.queue_purge(queue)
     except Exception:  # noqa: BLE001 - a broker already gone leaves nothing to drop
         pass
 

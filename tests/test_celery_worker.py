@@ -27,6 +27,7 @@ from workorders.services import catalogue_load as services_catalogue_load
 from workorders.tasks import request_link_sweep_task
 
 QUEUE = f"test-{uuid.uuid4().hex[:8]}"  # our own queue: a demo worker on the same broker never sees it
+QUEUES = ",".join([QUEUE] + [f"{QUEUE}.{kind}" for kind in settings.FIELDSVC_CELERY_QUEUE_KINDS])  # and its kinds'
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def worker(django_db_setup, django_db_blocker):
     env["CELERY_TASK_DEFAULT_QUEUE"] = QUEUE  # what this worker enqueues stays with it
     env["FIELDSVC_LINK_SWEEP_AFTER_S"] = "0"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "fieldsvc", "worker", "-Q", QUEUE, "--pool", "solo",
+        [sys.executable, "-m", "celery", "-A", "fieldsvc", "worker", "-Q", QUEUES, "--pool", "solo",
          "-n", f"{QUEUE}@%h", "--loglevel", "WARNING"],
         cwd=settings.BASE_DIR, env=env,
     )
