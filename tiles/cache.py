@@ -65,6 +65,16 @@ def _generation(layer: str) -> int:
     return _get_many(_generation_key(layer))[0] or 0
 
 
+def _changed_key(layer: str, database: str | None = None) -> str:
+    return f"tilelsn:{database or connection.settings_dict['NAME']}:{layer}"
+
+
+def changed_lsn(layer: str) -> int:
+    """How far the primary's WAL was when the layer's tiles were last invalidated: a replica that has not
+    replayed that far would put the tiles back as they were (tiles/views.py builds those on the primary)."""
+    return _get_many(_changed_key(layer))[0] or 0
+
+
 def _key(layer: str, z: int, x: int, y: int, generation: int, database: str | None = None) -> str:
     return f"tile:{database or connection.settings_dict['NAME']}:{layer}:{generation}:{z}/{x}/{y}"
 
@@ -130,10 +140,14 @@ def invalidate(layers: Iterable[str], geoms_wkb: Iterable[bytes]) -> int:
         corners = crs.wgs84_points(np.array([[minx, miny], [maxx, miny], [maxx, maxy], [minx, maxy]]))
         boxes.append((corners[:, 0].min(), corners[:, 1].min(), corners[:, 0].max(), corners[:, 1].max()))
     dropped = 0
+    with connection.cursor() as cursor:  # the change being invalidated committed before this point
+        cursor.execute("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint")
+        lsn = cursor.fetchone()[0]
     for name in layers:
         layer = LAYERS.get(name)
         if layer is None or not layer.cached:
             continue
+        cache.set(_changed_key(name), lsn, timeout=None)  # before any tile goes: none is rebuilt from older rows
         generation, keys = _generation(name), []
         for box in boxes:
             for z in range(layer.minzoom, layer.maxzoom + 1):

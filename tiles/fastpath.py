@@ -33,6 +33,7 @@ MIRRORED_MIDDLEWARE = {
     "django.middleware.csrf.CsrfViewMiddleware", "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "fieldsvc.replica.ReplicaReadsMiddleware",  # tiles are not among its paths; a GET writes nothing
 }
 STATUS_LINES = {200: "200 OK", 204: "204 No Content", 304: "304 Not Modified"}
 MAX_HOSTS_REMEMBERED = 64

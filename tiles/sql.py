@@ -8,7 +8,7 @@ points are counted per grid cell (64 cells across the tile, aligned across tiles
 those counts come from cell counts the database keeps (tiles/summary.py), not from every point.
 """
 
-from django.db import connection
+from django.db import connections, router
 
 from gis import crs
 from tiles.layers import Layer
@@ -142,7 +142,7 @@ def tile(layer: Layer, z: int, x: int, y: int) -> bytes:
     z, x, y = int(z), int(x), int(y)
     clustered = layer.cluster_below is not None and z < layer.cluster_below
     if clustered and z <= MAX_ZOOM and summarised(layer):
-        with connection.cursor() as cursor:
+        with connections[router.db_for_read(ClusterCell)].cursor() as cursor:  # the replica, when the view chose it
             cursor.execute(f"SELECT ST_AsMVT(q, %s, {EXTENT}, 'mvtgeom') FROM ({_summary_sql(layer, z, x, y)}) q",
                            [layer.name])
             row = cursor.fetchone()
@@ -164,7 +164,7 @@ def tile(layer: Layer, z: int, x: int, y: int) -> bytes:
            f"(ST_XMax(tile.env) - ST_XMin(tile.env)) / {CLUSTER_CELLS} AS cell FROM tile "
            f"WHERE ST_Intersects(tile.wide, {area})), "
            f"q AS ({body}) SELECT ST_AsMVT(q, %s, {EXTENT}, 'mvtgeom') FROM q")
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(ClusterCell)].cursor() as cursor:
         cursor.execute(sql, [layer.name])
         row = cursor.fetchone()
     return bytes(row[0]) if row and row[0] is not None else b""

@@ -3,6 +3,7 @@
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from fieldsvc import replica
 from gis import crs
 from tiles import cache as tile_cache
 from tiles import sql
@@ -26,9 +27,9 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
     if not found.minzoom <= z <= found.maxzoom:
         data, etag = b"", ""
     elif found.cached:
-        data, etag = tile_cache.fetch(found.name, z, x, y, lambda: sql.tile(found, z, x, y))
+        data, etag = tile_cache.fetch(found.name, z, x, y, lambda: _build(request, found, z, x, y, cached=True))
     else:
-        data = sql.tile(found, z, x, y)
+        data = _build(request, found, z, x, y, cached=False)
         etag = tile_cache.etag_of(data)
     status, headers, body = answer(data, etag, request.headers.get("If-None-Match"), staff_only=found.staff_only)
     response = HttpResponse(body, status=status)
@@ -36,6 +37,13 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
     for name, value in headers:
         response[name] = value
     return response
+
+
+def _build(request: HttpRequest, layer, z: int, x: int, y: int, *, cached: bool) -> bytes:
+    """The tile from the replica when it may serve this client; a tile to be cached only from a replica that
+    has replayed the layer's last invalidated change, or the cache would keep the tile from before it."""
+    alias = replica.read_alias(request, min_lsn=tile_cache.changed_lsn(layer.name) if cached else None)
+    return replica.read_with(alias, lambda: sql.tile(layer, z, x, y))
 
 
 def answer(data: bytes, etag: str, if_none_match: str | None, *, staff_only: bool) -> tuple[

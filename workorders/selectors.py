@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import Point, Polygon
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -161,7 +161,7 @@ def request_rows_public(*, filters: RequestFilter, offset: int = 0, limit: int =
     joins = f"{_WGS84_JOIN} {_EXTENDED_JOIN}" if extended else _WGS84_JOIN
     sql = (f"SELECT {columns} FROM {ServiceRequest._meta.db_table} r {joins} "
            f"WHERE {' AND '.join(conditions) or 'true'} ORDER BY {order} LIMIT %s OFFSET %s")
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(ServiceRequest)].cursor() as cursor:  # nearby cases: may be the replica
         cursor.execute(sql, [*zone_params, *params, *order_params, limit, offset])
         names = [column.name for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
