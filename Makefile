@@ -1,5 +1,5 @@
 # fieldsvc: the two set-up commands are `make demo` and `make test` (see README.md).
-.PHONY: demo test stop status up install lint bench bench-import bench-intake bench-linking bench-dispatch bench-tiles bench-wfs
+.PHONY: demo test stop status up install lint bench bench-import bench-intake bench-linking bench-dispatch bench-tiles bench-wfs bench-faults
 
 demo:  ## install, start PostGIS + Redis, migrate, load fixtures, run web + worker + beat
 	@scripts/stack.sh demo
@@ -41,3 +41,6 @@ bench-wfs:  ## WFS GetFeature of 100k points / lines as GeoJSON vs ogr2ogr from 
 
 bench-tiles:  ## dense z14 tiles vs bare ST_AsMVT, z<=12 clusters, cached tiles/s under wrk (apt-installs wrk if missing)
 	@scripts/stack.sh up && .venv/bin/python bench/tiles_bench.py
+
+bench-faults:  ## ~6 min: Boston's cases through Open311 while workers are SIGKILLed, Redis restarts, PostgreSQL cuts connections
+	@scripts/stack.sh up && .venv/bin/python bench/replay_faults.py

@@ -336,6 +336,11 @@ def check(conn: psycopg.Connection, run: str, record: Record, mail_dir: Path) ->
     mail_twice = {m: n for m, n in mails.items() if n > 1}
     mail_missing = [m for m in sent_ids if mails.get(m, 0) == 0]
     escalations = q("SELECT count(*), count(notified_at) FROM workorders_slaescalation")[0]
+    sla_ids = [f"<sla-escalation-{pk}@fieldsvc>" for (pk,) in q(
+        "SELECT e.id FROM workorders_slaescalation e JOIN workorders_workorder w ON w.id = e.work_order_id "
+        "JOIN registry_department d ON d.id = w.department_id WHERE e.notified_at IS NOT NULL AND d.email <> ''")]
+    mail_missing += [m for m in sla_ids if mails.get(m, 0) == 0]
+    sla_emails = sum(mails.get(m, 0) for m in sla_ids)
     figures = {
         "sent": record.sent, "accepted": len(record.accepted), "refused_4xx": dict(record.refused),
         "gave_up": len(record.gave_up), "stored": sum(stored.values()), "duplicates": len(doubled),
@@ -348,6 +353,7 @@ def check(conn: psycopg.Connection, run: str, record: Record, mail_dir: Path) ->
         "updates_stored_twice": len(updates_twice), "updates_lost": len(updates_lost),
         "notifications": notes, "emails_written": sum(mails.values()), "emails_twice": len(mail_twice),
         "emails_missing": len(mail_missing), "sla_escalations": escalations[0], "sla_notified": escalations[1],
+        "sla_emails": sla_emails,
         "client_retries": dict(client_retries_of(record)),
     }
     violations = []
@@ -361,7 +367,8 @@ def check(conn: psycopg.Connection, run: str, record: Record, mail_dir: Path) ->
                       ("'received' note not exactly once", received_twice), ("routing note twice", routing_twice),
                       ("update stored twice", updates_twice), ("accepted update not stored", updates_lost),
                       ("notification row twice", notification_twice), ("email written twice", list(mail_twice)),
-                      ("sent notification without its email", mail_missing),
+                      ("sent notification or SLA notice without its email", mail_missing),
+                      ("SLA notice still unsent", [1] * (escalations[0] - escalations[1])),
                       ("notification still pending", [1] * notes.get("pending", 0))):
         if bad:
             violations.append(f"{name}: {len(bad)} (e.g. {list(bad)[:3]})")
@@ -384,9 +391,11 @@ def main() -> int:
     parser.add_argument("--redis-down", type=float, default=3.0, help="seconds Redis stays down")
     parser.add_argument("--settle", type=float, default=240, help="most seconds to wait for quiescence")
     parser.add_argument("--sweep-every", type=float, default=5, help="beat sweepers' interval (s) for the run")
+    parser.add_argument("--sla", dest="sla_s", type=float, default=90, help="every SLA, in seconds, for the run")
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args()
 
+    os.environ.setdefault("FIELDSVC_PLAIN_HTTP", "1")  # settings for a loopback run (the harness's own setup)
     base = main_database_url()
     server = base.rsplit("/", 1)[0]
     db_url = f"{server}/{DB}"
@@ -431,6 +440,11 @@ def main() -> int:
             answers = answers_for(conn)
             conn.execute("UPDATE registry_department SET email = 'dept-' || code || '@example.city' "
                          "WHERE email = ''")
+            # SLAs of a couple of minutes: warnings and breaches (and the departments' emails) happen during
+            # the run, under its faults.
+            conn.execute("UPDATE workorders_slapolicy SET hours = %s, clock = 'calendar'", [args.sla_s / 3600])
+            conn.execute("UPDATE workorders_service SET sla_hours = %s WHERE sla_hours IS NOT NULL",
+                         [args.sla_s / 3600])
             conn.commit()
         processes.append(Supervised("web", [venv("gunicorn"), "fieldsvc.wsgi:application", "--bind",
                                             f"127.0.0.1:{HTTP_PORT}", "--workers", "2", "--timeout", "30",
@@ -547,7 +561,7 @@ def report(figures: dict, violations: list[str]) -> None:
                  "still_pending_link", "work_order_eligible", "with_work_order", "open_without_work_order",
                  "closed_before_work_order", "work_orders", "updates_sent", "updates_accepted", "updates_lost",
                  "updates_stored_twice", "notifications", "emails_written", "emails_twice", "emails_missing",
-                 "sla_escalations", "sla_notified", "client_retries", "restarts", "settle_s"):
+                 "sla_escalations", "sla_notified", "sla_emails", "client_retries", "restarts", "settle_s"):
         print(f"  {name:32} {figures[name]}")
     print("  faults (catch-up: until nothing accepted before the fault waits for its link or work order):")
     for f in figures["faults"]:

@@ -9,13 +9,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from fieldsvc.celery import enqueue
-from workorders import states
+from workorders import outbox, states
 from workorders.models import EscalationLevel, SlaEscalation, WorkOrder, WorkOrderEvent
 
 _DONE = [str(s) for s in states.DONE]
@@ -50,7 +50,10 @@ def sla_escalate(*, now: dt.datetime | None = None) -> list[int]:
 
 
 def sla_escalation_notify(*, escalation_id: int) -> str:
-    """Tell the department about one escalation, once (the row is locked and marked in one transaction)."""
+    """Tell the department about one escalation, once: the row is claimed (committed) before the email goes
+    out and marked after, through a cut connection if need be (workorders/outbox.py); a claim left by a
+    worker that died mid-send is taken again once FIELDSVC_NOTIFY_RETRY_AFTER_S old, same Message-ID."""
+    stale = timezone.now() - dt.timedelta(seconds=settings.FIELDSVC_NOTIFY_RETRY_AFTER_S)
     with transaction.atomic():
         row = (SlaEscalation.objects.select_for_update(of=("self",))
                .select_related("work_order__department", "work_order__service").filter(pk=escalation_id).first())
@@ -58,15 +61,20 @@ def sla_escalation_notify(*, escalation_id: int) -> str:
             return "gone"
         if row.notified_at is not None:
             return "already sent"
-        wo, department = row.work_order, row.work_order.department
-        if department.email:
-            verb = "is past its due time" if row.level == EscalationLevel.BREACH else "is close to its due time"
-            send_mail(subject=f"[311] WO-{wo.pk} {verb}", from_email=settings.DEFAULT_FROM_EMAIL,
-                      recipient_list=[department.email],
-                      message=f"{wo.title}\nStatus: {wo.get_status_display()}\nDue: {row.due_at:%Y-%m-%d %H:%M %Z}\n"
-                              f"{settings.FIELDSVC_PUBLIC_URL.rstrip('/')}/admin/workorders/workorder/{wo.pk}/change/")
-        row.notified_at = timezone.now()
-        row.save(update_fields=["notified_at"])
+        if row.claimed_at is not None and row.claimed_at > stale:
+            return "sending"  # another worker has it
+        row.claimed_at = timezone.now()
+        row.save(update_fields=["claimed_at"])
+    wo, department = row.work_order, row.work_order.department
+    if department.email:
+        verb = "is past its due time" if row.level == EscalationLevel.BREACH else "is close to its due time"
+        EmailMessage(
+            subject=f"[311] WO-{wo.pk} {verb}", from_email=settings.DEFAULT_FROM_EMAIL, to=[department.email],
+            headers={"Message-ID": f"<sla-escalation-{row.pk}@fieldsvc>"},
+            body=f"{wo.title}\nStatus: {wo.get_status_display()}\nDue: {row.due_at:%Y-%m-%d %H:%M %Z}\n"
+                 f"{settings.FIELDSVC_PUBLIC_URL.rstrip('/')}/admin/workorders/workorder/{wo.pk}/change/",
+        ).send(fail_silently=False)
+    outbox.record_after_send(SlaEscalation, row.pk, notified_at=timezone.now())
     return "sent" if department.email else "no address"
 
 

@@ -3,7 +3,6 @@
 import datetime as dt
 import hashlib
 import secrets
-import time
 import uuid
 from dataclasses import dataclass, field
 from functools import partial
@@ -14,14 +13,14 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from fieldsvc.celery import enqueue
 from gis import areas, crs
 from gis.models import AssetType, Department, District
-from workorders import inserts, linking, media, notifications, selectors
+from workorders import inserts, linking, media, notifications, outbox, selectors
 from workorders.catalogue import AnswerInvalid, answers_check, description_check
 from workorders.models import (
     CLOSED_DETAILED,
@@ -346,24 +345,12 @@ def notification_send(*, notification: Notification) -> str:
     except Exception as exc:  # the gateway's failure is recorded; the sweeper tries again
         gave_up = row.attempts >= settings.FIELDSVC_NOTIFY_MAX_ATTEMPTS
         status = NotificationStatus.FAILED if gave_up else NotificationStatus.PENDING
-        _record_after_send(row.pk, status=status, last_error=f"{type(exc).__name__}: {exc}"[:2000])
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        outbox.record_after_send(Notification, row.pk, status=status, last_error=error)
         return status
-    _record_after_send(row.pk, status=NotificationStatus.SENT, sent_at=timezone.now(), last_error="")
+    outbox.record_after_send(Notification, row.pk, status=NotificationStatus.SENT, sent_at=timezone.now(),
+                             last_error="")
     return NotificationStatus.SENT
-
-
-def _record_after_send(pk: int, *, attempts: int = 8, **fields) -> None:
-    """Record what happened to a message that has gone out (or failed to): through a cut connection or a
-    restarting server, on a fresh connection, for up to ~30 s, because sending again is not an option."""
-    for attempt in range(attempts):
-        try:
-            Notification.objects.filter(pk=pk).update(**fields)
-            return
-        except (OperationalError, InterfaceError):
-            if connection.in_atomic_block or attempt == attempts - 1:
-                raise  # a caller's transaction is lost with the connection: nothing to redo here
-            connection.close()  # the next query connects again
-            time.sleep(min(8.0, 0.25 * 2 ** attempt))
 
 
 def notifications_pending_stale() -> list[int]:

@@ -10,9 +10,20 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from fieldsvc.forking import ChildFailed, fork_split
+from gis.models import Department
 from tests.faults.conftest import cut
 from tests.geo import CAMBRIDGE_CITY_HALL_WGS84
-from workorders.models import Notification, RequestLink, Service, ServiceRequest, WorkOrder, WorkOrderEvent
+from workorders.linking import request_link
+from workorders.models import (
+    Notification,
+    RequestLink,
+    Service,
+    ServiceRequest,
+    SlaEscalation,
+    WorkOrder,
+    WorkOrderEvent,
+)
+from workorders.service_levels import sla_escalate, sla_escalation_notify
 from workorders.services import (
     RequestInput,
     notification_send,
@@ -21,6 +32,7 @@ from workorders.services import (
     request_status_change,
 )
 from workorders.tasks import requests_link_task
+from workorders.work import work_orders_generate
 
 LON, LAT = CAMBRIDGE_CITY_HALL_WGS84
 SENT_AND_CUT: list[int] = []
@@ -74,6 +86,22 @@ def test_a_fresh_claim_is_left_to_its_worker_and_a_stale_one_goes_to_the_sweeper
     assert notifications_pending_stale() == [pending_email.pk]  # its worker died mid-send
     assert notification_send(notification=pending_email) == "sent"
     assert len(mail.outbox) == 1
+
+
+def test_an_sla_notice_sent_before_its_connection_was_cut_is_recorded_and_never_sent_again(
+        transactional_db, catalogue, settings):
+    request = report()
+    request_link(request_id=request.pk)
+    work_orders_generate(request_ids=[request.pk])
+    wo = ServiceRequest.objects.get(pk=request.pk).work_order
+    Department.objects.filter(pk=wo.department_id).update(email="lights@example.city")
+    warning, breach = sla_escalate(now=wo.due_at + timezone.timedelta(hours=1))
+    settings.EMAIL_BACKEND = "tests.faults.test_recovery.SendThenCut"
+    SENT_AND_CUT.clear()
+    assert sla_escalation_notify(escalation_id=warning) == "sent" and SENT_AND_CUT
+    assert SlaEscalation.objects.get(pk=warning).notified_at is not None
+    assert sla_escalation_notify(escalation_id=warning) == "already sent"
+    assert [m.extra_headers["Message-ID"] for m in mail.outbox] == [f"<sla-escalation-{warning}@fieldsvc>"]
 
 
 def test_a_link_task_whose_connection_was_cut_is_retried_and_links_once(transactional_db, catalogue,

@@ -97,6 +97,7 @@ class SlaEscalation(models.Model):
     due_at = models.DateTimeField(help_text="the time that was passed")
     at = models.DateTimeField(help_text="when the sweeper saw it")
     notified_at = models.DateTimeField(null=True, blank=True, help_text="when the department was told")
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="when a worker last began telling it")
 
     class Meta:
         ordering = ["at"]
