@@ -1,5 +1,5 @@
 # fieldsvc: the two set-up commands are `make demo` and `make test` (see README.md).
-.PHONY: demo test stop status up install lint bench bench-import bench-intake bench-linking bench-dispatch bench-tiles bench-wfs bench-faults
+.PHONY: demo test stop status up install lint bench bench-import bench-intake bench-linking bench-dispatch bench-tiles bench-wfs bench-replica bench-faults
 
 demo:  ## install, start PostGIS + Redis, migrate, load fixtures, run web + worker + beat
 	@scripts/stack.sh demo
@@ -38,6 +38,9 @@ bench-dispatch:  ## best crew now among 5,000 crews: PostGIS KNN vs brute force 
 
 bench-wfs:  ## WFS GetFeature of 100k points / lines as GeoJSON vs ogr2ogr from PostGIS; worker RSS at 10k vs 100k
 	@scripts/stack.sh up && .venv/bin/python bench/wfs_bench.py
+
+bench-replica:  ## nearby reads on the streaming replica vs the primary under intake, replica delay, 1 vs 2 linking processes
+	@scripts/stack.sh up && .venv/bin/python bench/replica_bench.py
 
 bench-tiles:  ## dense z14 tiles vs bare ST_AsMVT, z<=12 clusters, cached tiles/s under wrk (apt-installs wrk if missing)
 	@scripts/stack.sh up && .venv/bin/python bench/tiles_bench.py

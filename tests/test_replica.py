@@ -158,3 +158,23 @@ def test_writes_go_to_the_primary_even_in_a_replica_read_block(standby):
         assert Asset.objects.get(pk=made.pk)._state.db == "replica"
     assert Asset.objects.get(pk=made.pk)._state.db == "default"
 
+
+
+def test_tiles_to_be_cached_wait_for_a_replica_that_has_replayed_the_last_change(standby):
+    """A tile cached from a replica behind the change that invalidated it would stay wrong until the next
+    change: such a tile is built on the primary until the replica has replayed that far."""
+    from django.test import RequestFactory
+
+    from tiles import cache as tile_cache
+
+    caught_up(standby)
+    asking = RequestFactory().get("/tiles/assets/14/4957/6059.mvt")
+    assert replica.read_alias(asking, min_lsn=tile_cache.changed_lsn("assets")) == "replica"
+    on_standby(standby, "SELECT pg_wal_replay_pause()")
+    made = lamp("L-tile")
+    tile_cache.invalidate(["assets"], [bytes(made.geom.wkb)])
+    assert replica.read_alias(asking, min_lsn=tile_cache.changed_lsn("assets")) == "default"
+    assert replica.read_alias(asking) == "replica"  # a tile not to be cached may come from behind
+    on_standby(standby, "SELECT pg_wal_replay_resume()")
+    caught_up(standby)
+    assert replica.read_alias(asking, min_lsn=tile_cache.changed_lsn("assets")) == "replica"
