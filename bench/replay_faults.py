@@ -66,10 +66,12 @@ class Client:
         self.key, self.give_up_s = key, give_up_s
         self.lock = threading.Lock()
         self.retries = Counter()  # why calls were sent again
+        self.latencies: list[float] = []  # seconds from a call's first send to its answer, retries included
 
     def post(self, path: str, form: dict, headers: dict | None = None) -> tuple[int, object]:
         body = urllib.parse.urlencode({"api_key": self.key, **form}, doseq=True)
-        deadline, attempt = time.monotonic() + self.give_up_s, 0
+        first_sent = time.monotonic()
+        deadline, attempt = first_sent + self.give_up_s, 0
         while True:
             reason = None
             try:
@@ -80,6 +82,8 @@ class Client:
                 payload = response.read()
                 connection.close()
                 if response.status < 500 and response.status != 429:
+                    with self.lock:
+                        self.latencies.append(time.monotonic() - first_sent)
                     return response.status, json.loads(payload) if payload else None
                 reason = str(response.status)
             except (OSError, http.client.HTTPException) as exc:
@@ -355,6 +359,7 @@ def check(conn: psycopg.Connection, run: str, record: Record, mail_dir: Path) ->
         "emails_missing": len(mail_missing), "sla_escalations": escalations[0], "sla_notified": escalations[1],
         "sla_emails": sla_emails,
         "client_retries": dict(client_retries_of(record)),
+        "answer_s": latency_figures(getattr(record, "latencies", [])),
     }
     violations = []
     for name, bad in (("accepted but not stored", lost), ("stored twice", doubled),
@@ -373,6 +378,14 @@ def check(conn: psycopg.Connection, run: str, record: Record, mail_dir: Path) ->
         if bad:
             violations.append(f"{name}: {len(bad)} (e.g. {list(bad)[:3]})")
     return figures, violations
+
+
+def latency_figures(latencies: list[float]) -> dict:
+    ordered = sorted(latencies)
+    if not ordered:
+        return {}
+    at = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)  # noqa: E731
+    return {"p50": at(0.5), "p95": at(0.95), "p99": at(0.99), "max": round(ordered[-1], 3)}
 
 
 def client_retries_of(record: Record) -> Counter:
@@ -468,7 +481,7 @@ def main() -> int:
         cases = boston_cases(int(args.seconds * args.rate) + 10, args.seed)
         record = Record()
         client = Client(key, give_up_s=120)
-        record.retries = client.retries
+        record.retries, record.latencies = client.retries, client.latencies
         faults = Faults(base, run, redis, workers, args.redis_down, record)
         watcher = threading.Thread(target=faults.watch, args=(db_url, stop_watch), daemon=True)
         watcher.start()
@@ -561,7 +574,7 @@ def report(figures: dict, violations: list[str]) -> None:
                  "still_pending_link", "work_order_eligible", "with_work_order", "open_without_work_order",
                  "closed_before_work_order", "work_orders", "updates_sent", "updates_accepted", "updates_lost",
                  "updates_stored_twice", "notifications", "emails_written", "emails_twice", "emails_missing",
-                 "sla_escalations", "sla_notified", "sla_emails", "client_retries", "restarts", "settle_s"):
+                 "sla_escalations", "sla_notified", "sla_emails", "client_retries", "answer_s", "restarts", "settle_s"):
         print(f"  {name:32} {figures[name]}")
     print("  faults (catch-up: until nothing accepted before the fault waits for its link or work order):")
     for f in figures["faults"]:

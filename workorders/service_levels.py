@@ -43,7 +43,14 @@ def sla_escalate(*, now: dt.datetime | None = None) -> list[int]:
                                actor_label="system: SLA", note=f"SLA {level.label.lower()}")
                 for wo_id, status in WorkOrder.objects.filter(pk__in=[w for _, w in rows])
                 .values_list("pk", "status")])
-        unsent = list(SlaEscalation.objects.filter(notified_at__isnull=True).values_list("pk", flat=True)[:1000])
+        # Notices of the new levels, and of older ones whose task was lost: unsent FIELDSVC_NOTIFY_RETRY_AFTER_S
+        # after they were recorded or last claimed (not every unsent one at every sweep: under a backlog that
+        # queued the same notice again each minute, and the fault replay's queue grew to 16,000 messages).
+        cutoff = now - dt.timedelta(seconds=settings.FIELDSVC_NOTIFY_RETRY_AFTER_S)
+        stale = list(SlaEscalation.objects.filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=cutoff),
+                                                  notified_at__isnull=True, at__lt=cutoff)
+                     .exclude(pk__in=created).values_list("pk", flat=True)[:1000])
+        unsent = created + stale
         transaction.on_commit(lambda: [enqueue("workorders.tasks.sla_escalation_notify_task", escalation_id=pk)
                                        for pk in unsent])
     return created

@@ -354,12 +354,20 @@ def notification_send(*, notification: Notification) -> str:
 
 
 def notifications_pending_stale() -> list[int]:
-    """Messages still pending FIELDSVC_NOTIFY_RETRY_AFTER_S after they were written (their task was lost or
-    failed), and claims that old (the worker died while sending)."""
-    cutoff = timezone.now() - dt.timedelta(seconds=settings.FIELDSVC_NOTIFY_RETRY_AFTER_S)
-    return list(Notification.objects.filter(Q(status=NotificationStatus.PENDING, created_at__lt=cutoff)
-                                            | Q(status=NotificationStatus.SENDING, claimed_at__lt=cutoff))
-                .values_list("pk", flat=True)[:1000])
+    """Messages to hand out again: pending FIELDSVC_NOTIFY_RETRY_AFTER_S after they were written or last handed
+    out (their task was lost or failed), and claims that old (the worker died while sending: pending again).
+    Each is marked handed out now, so later sweeps leave it to its new task for as long again (re-sending
+    every pending one at every sweep flooded the queue behind a backlog)."""
+    now = timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.FIELDSVC_NOTIFY_RETRY_AFTER_S)
+    pending, sending = NotificationStatus.PENDING, NotificationStatus.SENDING
+    with transaction.atomic():
+        ids = list(Notification.objects.select_for_update(skip_locked=True)
+                   .filter(Q(status=pending, claimed_at__isnull=True, created_at__lt=cutoff)
+                           | Q(status__in=[pending, sending], claimed_at__lt=cutoff))
+                   .values_list("pk", flat=True)[:1000])
+        Notification.objects.filter(pk__in=ids).update(status=pending, claimed_at=now)
+    return ids
 
 
 class SurveyInvalid(ValueError):

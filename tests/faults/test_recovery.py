@@ -1,9 +1,12 @@
 """Faults the replay found, each once: a cut database connection in a task, a send and a web request; a stuck
 connect in a forked child. Side effects happen once and requests are stored once."""
 
+import base64
+import json
 import socket
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 from django.db import connection, connections
@@ -84,6 +87,7 @@ def test_a_fresh_claim_is_left_to_its_worker_and_a_stale_one_goes_to_the_sweeper
     assert mail.outbox == [] and notifications_pending_stale() == []
     Notification.objects.filter(pk=pending_email.pk).update(claimed_at=timezone.now() - timezone.timedelta(hours=1))
     assert notifications_pending_stale() == [pending_email.pk]  # its worker died mid-send
+    assert notifications_pending_stale() == []  # handed out again: left to that task for a while
     assert notification_send(notification=pending_email) == "sent"
     assert len(mail.outbox) == 1
 
@@ -102,6 +106,33 @@ def test_an_sla_notice_sent_before_its_connection_was_cut_is_recorded_and_never_
     assert SlaEscalation.objects.get(pk=warning).notified_at is not None
     assert sla_escalation_notify(escalation_id=warning) == "already sent"
     assert [m.extra_headers["Message-ID"] for m in mail.outbox] == [f"<sla-escalation-{warning}@fieldsvc>"]
+
+
+def queued_escalations() -> list[int]:
+    """The escalation ids of the SLA notice tasks waiting on the broker (the tests' own queue for them)."""
+    import redis
+
+    queue = settings.CELERY_TASK_ROUTES["workorders.tasks.sla_escalation_notify_task"]["queue"]
+    messages = redis.Redis.from_url(settings.CELERY_BROKER_URL).lrange(queue, 0, -1)
+    return sorted(json.loads(base64.b64decode(json.loads(m)["body"]))[1]["escalation_id"] for m in messages)
+
+
+def test_the_sla_sweep_queues_a_notice_when_recorded_and_again_only_once_stale(
+        catalogue, settings, django_capture_on_commit_callbacks):
+    settings.FIELDSVC_NOTIFY_RETRY_AFTER_S = 300
+    request = report()
+    request_link(request_id=request.pk)
+    work_orders_generate(request_ids=[request.pk])
+    due_at = ServiceRequest.objects.get(pk=request.pk).work_order.due_at
+    before = queued_escalations()
+    with django_capture_on_commit_callbacks(execute=True):
+        created = sla_escalate(now=due_at + timezone.timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        sla_escalate(now=due_at + timezone.timedelta(seconds=60))  # still waiting for its worker: not again
+    assert len(created) == 2 and queued_escalations() == sorted(before + created)
+    with django_capture_on_commit_callbacks(execute=True):
+        sla_escalate(now=due_at + timezone.timedelta(seconds=302))  # lost, it seems: sent again
+    assert queued_escalations() == sorted(before + created + created)
 
 
 def test_a_link_task_whose_connection_was_cut_is_retried_and_links_once(transactional_db, catalogue,
