@@ -158,6 +158,16 @@ replica_running() { [ -f "$REPLICA_DATA/PG_VERSION" ] && as_pg "$PG_BIN/pg_ctl" 
 replica_up() {
   export PGPASSWORD; PGPASSWORD=$(cat "$STACK/pg.password")
   local psql_primary=(psql -h 127.0.0.1 -p "$PG_PORT" -U fieldsvc -d postgres -qtA)
+  if [ -f "$REPLICA_DATA/PG_VERSION" ]; then  # a copy of an earlier cluster (pgdata made again) is made again too
+    local ours theirs
+    ours=$("${psql_primary[@]}" -c "SELECT system_identifier FROM pg_control_system()")
+    theirs=$(as_pg "$PG_BIN/pg_controldata" -D "$REPLICA_DATA" | sed -n 's/^Database system identifier: *//p')
+    if [ "$ours" != "$theirs" ]; then
+      say "the replica copies another cluster: making it again"
+      replica_running && as_pg "$PG_BIN/pg_ctl" -D "$REPLICA_DATA" -m fast -w stop >/dev/null
+      rm -rf "$REPLICA_DATA"
+    fi
+  fi
   if [ ! -f "$REPLICA_DATA/PG_VERSION" ]; then
     say "making a streaming replica in .stack/pgreplica (port $REPLICA_PORT)"
     rm -rf "$REPLICA_DATA"; mkdir -p "$REPLICA_DATA"; chmod 700 "$REPLICA_DATA"
