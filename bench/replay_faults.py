@@ -401,6 +401,7 @@ def main() -> int:
     parser.add_argument("--faults", type=int, default=3, help="faults of each kind (worker, redis, postgres)")
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (each its own pool)")
+    parser.add_argument("--web-workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--redis-down", type=float, default=3.0, help="seconds Redis stays down")
     parser.add_argument("--settle", type=float, default=240, help="most seconds to wait for quiescence")
     parser.add_argument("--sweep-every", type=float, default=5, help="beat sweepers' interval (s) for the run")
@@ -460,8 +461,8 @@ def main() -> int:
                          [args.sla_s / 3600])
             conn.commit()
         processes.append(Supervised("web", [venv("gunicorn"), "fieldsvc.wsgi:application", "--bind",
-                                            f"127.0.0.1:{HTTP_PORT}", "--workers", "2", "--timeout", "30",
-                                            "--log-level", "warning"], env, logs))
+                                            f"127.0.0.1:{HTTP_PORT}", "--workers", str(args.web_workers),
+                                            "--timeout", "30", "--log-level", "warning"], env, logs))
         workers = [Supervised(f"worker{i}", [venv("celery"), "-A", "fieldsvc", "worker", "-Q", ",".join(queues),
                                              "--concurrency", "2", "-n", f"faults{i}@%h", "--without-gossip",
                                              "--without-mingle", "--loglevel", "WARNING"], env, logs)

@@ -187,3 +187,45 @@ def test_a_forked_child_stuck_connecting_fails_the_call_instead_of_hanging(trans
     finally:
         settings_dict["PORT"], settings_dict["OPTIONS"] = saved
         silent.close()
+
+
+def test_two_sends_of_one_update_racing_store_it_once_and_answer_both_with_it(transactional_db, api_key):
+    import threading
+
+    import psycopg
+    from django.test import Client
+
+    from workorders.models import RequestNote
+
+    request = report()
+    params = connection.get_connection_params()
+    for name in ("cursor_factory", "context", "server_side_binding", "prepare_threshold"):
+        params.pop(name, None)
+    answers = []
+    with psycopg.connect(**params) as locker:
+        # Both sends pass the "already posted?" check, then queue on the request's row lock: as a client's retry
+        # sent while its first attempt is still running does.
+        locker.execute("SELECT 1 FROM workorders_servicerequest WHERE id = %s FOR UPDATE", [request.pk])
+
+        def send():
+            try:
+                answers.append(Client().post("/open311/v2/servicerequestupdates.json", {
+                    "api_key": api_key, "service_request_id": request.pk, "status": "FIXED", "update_id": "u-1"}))
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=send) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        waiting = ("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                   "AND datname = current_database()")
+        for _ in range(100):
+            if locker.execute(waiting).fetchone()[0] >= 2:
+                break
+            threading.Event().wait(0.05)
+        locker.commit()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert sorted(a.status_code for a in answers) == [200, 201]
+    assert answers[0].json()[0]["update_id"] == answers[1].json()[0]["update_id"]
+    assert RequestNote.objects.filter(external_update_id="u-1").count() == 1

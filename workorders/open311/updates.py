@@ -1,6 +1,7 @@
 """mySociety's Open311 extension: GET and POST /servicerequestupdates (FixMyStreet's two-way sync)."""
 
 
+from django.db import IntegrityError
 from rest_framework.response import Response
 
 from workorders import selectors, services
@@ -76,4 +77,10 @@ class ServiceRequestUpdatesApi(Open311Api):
             )
         except services.UpdateInvalid as exc:
             raise params.bad(str(exc)) from None
+        except IntegrityError:
+            # The client's retry of the same update_id committed while this one waited: that one is the answer.
+            earlier = selectors.note_by_update_id(api_key=api_key, external_update_id=update_id) if update_id else None
+            if earlier is None:
+                raise
+            return Response([{"update_id": str(earlier.pk)}])
         return Response([{"update_id": str(note.pk)}], status=201)
