@@ -35,3 +35,5 @@ urlpatterns = [
     # Uploaded photos; behind a proxy in production, the proxy can serve MEDIA_ROOT itself.
     re_path(r"^media/(?P<path>requests/.+)$", views.media, name="media"),
 ]
+# JSON / Open311 bodies for paths no route matches under the APIs (fieldsvc/errors.py).
+handler404 = "fieldsvc.errors.not_found"

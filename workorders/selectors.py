@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+import uuid
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import Point, Polygon
@@ -203,6 +204,11 @@ def request_get_public(*, request_id: int, with_history: bool = False) -> Servic
 
 
 def request_by_token(*, token: str) -> ServiceRequest | None:
+    """None for a token that is not a UUID (tokens are): the query would be an error, not an empty answer."""
+    try:
+        token = uuid.UUID(token)
+    except ValueError:
+        return None
     return ServiceRequest.objects.only("id", "token").filter(token=token).first()
 
 

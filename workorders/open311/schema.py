@@ -16,9 +16,12 @@ JURISDICTION = _p("jurisdiction_id", "optional: this server's one jurisdiction; 
 LOCALE = _p("locale", "catalogue language: en, es, zh-hans, ht, pt, vi, kea, ru, ar, fr (else Accept-Language)")
 EXTENSIONS = _p("extensions", "true adds extended_attributes and notes[]", enum=["true"])
 
-ERRORS = inline_serializer("Open311Errors", many=True, fields={
+# A list, as the spec says: drf-spectacular documents an error response's list as one object, so
+# one_format_per_path (below) makes it an array again.
+ERRORS = inline_serializer("Open311Error", fields={
     "code": serializers.IntegerField(), "description": serializers.CharField(),
 })
+ERROR_REF = {"$ref": "#/components/schemas/Open311Error"}
 SERVICE = inline_serializer("Open311Service", fields={
     "service_code": serializers.CharField(), "service_name": serializers.CharField(),
     "description": serializers.CharField(), "metadata": serializers.BooleanField(),
@@ -33,7 +36,7 @@ DEFINITION = inline_serializer("Open311ServiceDefinition", fields={
                                              "multivaluelist"]),
         "required": serializers.BooleanField(), "datatype_description": serializers.CharField(),
         "order": serializers.IntegerField(), "description": serializers.CharField(),
-        "values": inline_serializer("Open311AttributeValue", many=True, fields={
+        "values": inline_serializer("Open311AttributeValue", many=True, required=False, fields={
             "key": serializers.CharField(), "name": serializers.CharField()}),
     }),
 })
@@ -130,3 +133,28 @@ updates_list = extend_schema(tags=[TAG], summary="Status steps and comments (myS
 updates_create = extend_schema(tags=[TAG], summary="Post an update to a request (mySociety extension)",
                                request={"application/x-www-form-urlencoded": UPDATE_FORM},
                                responses={201: OpenApiTypes.OBJECT, 400: ERRORS, 403: ERRORS, 404: ERRORS})
+
+
+MEDIA_TYPES = {".json": "application/json", ".xml": "text/xml"}
+
+
+def one_format_per_path(result, generator, request, public):
+    """drf-spectacular post-processing hook: an Open311 path answers in the format of its suffix only, and the
+    format is the suffix, not a query parameter; errors are a list (clients and schemathesis are told what
+    really happens)."""
+    for path, operations in result.get("paths", {}).items():
+        suffix = next((s for s in MEDIA_TYPES if path.startswith("/open311/") and path.endswith(s)), None)
+        if suffix is None:
+            continue
+        for operation in operations.values():
+            operation["parameters"] = [p for p in operation.get("parameters", []) if p["name"] != "format"]
+            if not operation["parameters"]:
+                del operation["parameters"]
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                for media_type in [m for m in content if m != MEDIA_TYPES[suffix]]:
+                    del content[media_type]
+                for body in content.values():
+                    if body.get("schema") == ERROR_REF:
+                        body["schema"] = {"type": "array", "items": ERROR_REF}
+    return result
