@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError
 
+from fieldsvc import replica
 from fieldsvc.celery import app as celery_app
 from gis.spatial import postgis_version
 
@@ -43,4 +44,8 @@ def health_report() -> tuple[dict[str, Any], bool]:
     worker = worker_status() if broker["ok"] else {"ok": False, "workers": [], "error": "broker down"}
     serving = database["ok"] and broker["ok"]
     status = "ok" if serving and worker["ok"] else ("degraded" if serving else "down")
-    return {"status": status, "database": database, "broker": broker, "worker": worker}, serving
+    report = {"status": status, "database": database, "broker": broker, "worker": worker}
+    if replica.configured():  # a replica down or behind is not an outage: the primary answers its reads
+        state = replica.replica_state(fresh=True)
+        report["replica"] = {"ok": state.usable, "lag_s": state.lag_s} | ({"error": state.error} if state.error else {})
+    return report, serving

@@ -178,3 +178,13 @@ def test_tiles_to_be_cached_wait_for_a_replica_that_has_replayed_the_last_change
     on_standby(standby, "SELECT pg_wal_replay_resume()")
     caught_up(standby)
     assert replica.read_alias(asking, min_lsn=tile_cache.changed_lsn("assets")) == "replica"
+
+
+def test_health_shows_the_replica_and_its_lag(standby, client):
+    caught_up(standby)
+    assert client.get("/health").json()["replica"]["ok"] is True
+    standby.close()
+    standby.settings_dict = {**standby.settings_dict, "PORT": "1"}
+    body = client.get("/health").json()
+    assert body["replica"]["ok"] is False and body["replica"]["error"]
+    assert body["database"]["ok"] is True  # the primary still serves
