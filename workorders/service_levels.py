@@ -43,23 +43,27 @@ def sla_escalate(*, now: dt.datetime | None = None) -> list[int]:
                                actor_label="system: SLA", note=f"SLA {level.label.lower()}")
                 for wo_id, status in WorkOrder.objects.filter(pk__in=[w for _, w in rows])
                 .values_list("pk", "status")])
-        # Notices of the new levels, and of older ones whose task was lost: unsent FIELDSVC_NOTIFY_RETRY_AFTER_S
-        # after they were recorded or last claimed (not every unsent one at every sweep: under a backlog that
-        # queued the same notice again each minute, and the fault replay's queue grew to 16,000 messages).
+        # Notices of the new levels, and again those whose task was lost: unsent FIELDSVC_NOTIFY_RETRY_AFTER_S
+        # after they were recorded or last handed out. Each is handed out with a lease (its claimed_at): copies
+        # of older messages find another lease and step aside (queueing every unsent notice at every sweep grew
+        # the fault replay's queue to 16,000 messages, up to 8 per notice).
         cutoff = now - dt.timedelta(seconds=settings.FIELDSVC_NOTIFY_RETRY_AFTER_S)
-        stale = list(SlaEscalation.objects.filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=cutoff),
-                                                  notified_at__isnull=True, at__lt=cutoff)
-                     .exclude(pk__in=created).values_list("pk", flat=True)[:1000])
-        unsent = created + stale
-        transaction.on_commit(lambda: [enqueue("workorders.tasks.sla_escalation_notify_task", escalation_id=pk)
-                                       for pk in unsent])
+        stale = list(SlaEscalation.objects.select_for_update(skip_locked=True)
+                     .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=cutoff), notified_at__isnull=True,
+                             at__lt=cutoff).exclude(pk__in=created).values_list("pk", flat=True)[:1000])
+        SlaEscalation.objects.filter(pk__in=stale).update(claimed_at=now)
+        leases = [(pk, None) for pk in created] + [(pk, now.isoformat()) for pk in stale]
+        transaction.on_commit(lambda: [enqueue("workorders.tasks.sla_escalation_notify_task", escalation_id=pk,
+                                               lease=lease) for pk, lease in leases])
     return created
 
 
-def sla_escalation_notify(*, escalation_id: int) -> str:
+def sla_escalation_notify(*, escalation_id: int, lease: str | None = None) -> str:
     """Tell the department about one escalation, once: the row is claimed (committed) before the email goes
-    out and marked after, through a cut connection if need be (workorders/outbox.py); a claim left by a
-    worker that died mid-send is taken again once FIELDSVC_NOTIFY_RETRY_AFTER_S old, same Message-ID."""
+    out and marked after, through a cut connection if need be (workorders/outbox.py). ``lease`` is the
+    claimed_at the sweeper handed this message out with (None: the first message); a message whose lease
+    is not the row's steps aside while that one is fresh. A claim left by a worker that died mid-send is
+    taken again once FIELDSVC_NOTIFY_RETRY_AFTER_S old, with the same Message-ID."""
     stale = timezone.now() - dt.timedelta(seconds=settings.FIELDSVC_NOTIFY_RETRY_AFTER_S)
     with transaction.atomic():
         row = (SlaEscalation.objects.select_for_update(of=("self",))
@@ -68,8 +72,9 @@ def sla_escalation_notify(*, escalation_id: int) -> str:
             return "gone"
         if row.notified_at is not None:
             return "already sent"
-        if row.claimed_at is not None and row.claimed_at > stale:
-            return "sending"  # another worker has it
+        mine = row.claimed_at is None if lease is None else row.claimed_at == dt.datetime.fromisoformat(lease)
+        if not mine and row.claimed_at is not None and row.claimed_at > stale:
+            return "sending"  # another message or worker has it
         row.claimed_at = timezone.now()
         row.save(update_fields=["claimed_at"])
     wo, department = row.work_order, row.work_order.department

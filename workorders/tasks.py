@@ -73,10 +73,10 @@ def sla_escalate_task() -> int:
 
 
 @shared_task(**{**RETRYING, "autoretry_for": (*RETRYING["autoretry_for"], OSError)})  # SMTP errors too
-def sla_escalation_notify_task(*, escalation_id: int) -> str:
+def sla_escalation_notify_task(*, escalation_id: int, lease: str | None = None) -> str:
     from workorders.service_levels import sla_escalation_notify
 
-    return sla_escalation_notify(escalation_id=escalation_id)
+    return sla_escalation_notify(escalation_id=escalation_id, lease=lease)
 
 
 @shared_task

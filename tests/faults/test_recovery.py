@@ -130,9 +130,15 @@ def test_the_sla_sweep_queues_a_notice_when_recorded_and_again_only_once_stale(
     with django_capture_on_commit_callbacks(execute=True):
         sla_escalate(now=due_at + timezone.timedelta(seconds=60))  # still waiting for its worker: not again
     assert len(created) == 2 and queued_escalations() == sorted(before + created)
+    handed_out_at = due_at + timezone.timedelta(seconds=302)
     with django_capture_on_commit_callbacks(execute=True):
-        sla_escalate(now=due_at + timezone.timedelta(seconds=302))  # lost, it seems: sent again
+        sla_escalate(now=handed_out_at)  # lost, it seems: handed out again, with a lease
+        sla_escalate(now=handed_out_at + timezone.timedelta(seconds=5))  # and not at the next sweep
     assert queued_escalations() == sorted(before + created + created)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert sla_escalation_notify(escalation_id=created[0]) == "sending"  # the first message steps aside
+    assert sla_escalation_notify(escalation_id=created[0], lease=handed_out_at.isoformat()) == "sent"
+    assert sla_escalation_notify(escalation_id=created[0]) == "already sent" and len(mail.outbox) == 1
 
 
 def test_a_link_task_whose_connection_was_cut_is_retried_and_links_once(transactional_db, catalogue,
