@@ -1,6 +1,7 @@
 """The regression corpus (tests/fuzz/corpus/*.json): every input the fuzzers found a 5xx or an unreadable
 refusal with, replayed as it was sent. Each file: why, method, path, and optionally auth (dispatcher or
-crew_member), headers, content_type, body (text, or body_base64), status (the answer expected now)."""
+crew_member), headers, content_type, body (text, or body_base64), status (the answer expected now) and
+expect_content_type."""
 
 import base64
 import json
@@ -29,3 +30,4 @@ def test_a_once_failing_input_is_now_a_clean_answer(path, city, snapshot, client
         "content_type", "application/octet-stream"), headers=headers)
     answered("corpus", response, f"{found['method']} {found['path']}", before=before, snapshot=snapshot)
     assert response.status_code == found["status"], (response.status_code, response.content[:300])
+    assert response.get("Content-Type", "").startswith(found.get("expect_content_type", "")), response["Content-Type"]

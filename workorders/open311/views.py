@@ -33,10 +33,16 @@ class Open311Api(APIView):
     throttle_classes = [Open311RateThrottle]
 
     def initial(self, request, *args, **kwargs):
+        refused = None
         if request.method == "POST":  # the key first: its rate limit is checked with the others
-            request.open311_api_key = api_key_from(params.value(request.data, "api_key")
-                                                   or request.headers.get("X-Api-Key", ""))
+            try:
+                request.open311_api_key = api_key_from(params.value(request.data, "api_key")
+                                                       or request.headers.get("X-Api-Key", ""))
+            except Open311Error as error:  # raised after negotiation, so a .json path answers in JSON
+                refused = error
         super().initial(request, *args, **kwargs)
+        if refused is not None:
+            raise refused
         given = params.value(request.query_params, "jurisdiction_id") or (
             params.value(request.data, "jurisdiction_id") if request.method == "POST" else ""
         )
