@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, transaction
 from django.db.models import Model, ProtectedError
 
+from audit.services import audit_record
 from gis import crs
 from gis.importing.convert import ValueRejected, convert_value, is_blank
 from gis.importing.mapping import FieldRule
@@ -278,3 +279,11 @@ def _record(user, result: EditResult, edit: Edit, object_id: int, *, before, aft
     EditRecord.objects.create(user=user if user.is_authenticated else None, username=user.get_username(),
                               transaction_id=result.transaction_id, handle=edit.handle[:200], action=edit.action,
                               feature_type=edit.target.feature_type, object_id=object_id, before=before, after=after)
+    # The staff-wide audit log mirrors each edit record (geometries stay in the EditRecord, summarised here).
+    audit_record(action=f"gis.{edit.action}", actor=user, object_type=edit.target.feature_type, object_id=object_id,
+                 summary=f"WFS-T {edit.action} of {edit.target.feature_type} {object_id} ({result.transaction_id})",
+                 before=_without_geometry(before), after=_without_geometry(after))
+
+
+def _without_geometry(values: dict | None) -> dict | None:
+    return None if values is None else {k: v for k, v in values.items() if k != "geom"}

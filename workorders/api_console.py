@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from gis import crs
 from workorders import permissions, triage, work_selectors
-from workorders.models import Service, ServiceRequest
+from workorders.models import Role, Service, ServiceRequest
 from workorders.work import TransitionRefused
 
 TAGS = ["Dispatcher console"]
@@ -117,8 +117,8 @@ def _link(sr: ServiceRequest) -> dict | None:
 
 class ConsoleRequestDetailApi(APIView):
     """A request in full for the console: its texts and photos, linked asset and utilities with the routing
-    explanation, its history and SLA clock. Reporters' contact details are left out: the console never needs
-    them."""
+    explanation, its history and SLA clock. Reporters' contact details only for the department's supervisors and
+    admins."""
 
     permission_classes = [IsAdminUser]
 
@@ -126,8 +126,8 @@ class ConsoleRequestDetailApi(APIView):
                    parameters=[OpenApiParameter("pk", OpenApiTypes.INT, OpenApiParameter.PATH)])
     def get(self, request: Request, pk: int) -> Response:
         sr = work_selectors.request_detail_staff(pk)
-        seen = permissions.visible_departments(request.user)
-        if sr is None or (seen is not None and sr.department_id not in seen):
+        held = permissions.department_roles(request.user)  # one query: where the caller sees, and as what
+        if sr is None or (held is not None and sr.department_id not in held):
             raise NotFound("no such request")  # the same answer whether it exists or not
         now = timezone.now()
         photos = list(sr.media_urls or []) + [m.file.url for m in sr.media.all() if m.file.url not in
@@ -148,7 +148,16 @@ class ConsoleRequestDetailApi(APIView):
             "link": _link(sr),
             "history": [{"at": n.created_at, "kind": n.kind, "status": n.detailed_status, "note": n.description,
                          "by": n.author} for n in sr.notes.all()],
-        })
+        } | _reporter(sr, held))
+
+
+def _reporter(sr: ServiceRequest, held: dict[int, set[str]] | None) -> dict:
+    """How to reach the reporter: for the department's supervisors (who answer complaints and "not fixed"
+    surveys) and admins only; dispatchers and viewers never need it."""
+    if held is not None and Role.SUPERVISOR not in held.get(sr.department_id, set()):
+        return {}
+    private = ServiceRequest.objects.filter(pk=sr.pk).values("first_name", "last_name", "email", "phone").get()
+    return {"reporter": private}
 
 
 # --- Triage: reclassify, merge a duplicate, make a work order (services in workorders/triage.py) -------------

@@ -112,7 +112,7 @@ def _choices(choices) -> list[dict]:
 
 class FieldWorkOrderListApi(CrewView):
     @extend_schema(tags=TAGS, summary="My crew's work now, and where the change feed continues",
-                   responses={200: OpenApiTypes.OBJECT})
+                   operation_id="field_work_orders_list", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         crews = self.crews(request)
         cursor = field_feed.cursor_now()  # before the read: nothing committed later is missed

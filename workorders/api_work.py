@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.services import audit_record
 from gis import crs
 from workorders import permissions, work_selectors
 from workorders.crews import crew_position_record, crews_best_for
@@ -89,7 +90,7 @@ class WorkOrderListApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=TAGS, summary="Work orders", parameters=[WorkOrderListParams],
+    @extend_schema(tags=TAGS, summary="Work orders", parameters=[WorkOrderListParams], operation_id="work_orders_list",
                    responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         params = WorkOrderListParams(data=request.query_params)
@@ -140,7 +141,9 @@ class WorkOrderDetailApi(APIView):
     def patch(self, request: Request, pk: int) -> Response:
         from workorders.api_field import edit_strict
 
-        _visible(request, pk)
+        wo = _visible(request, pk)
+        if not (permissions.can_assign(request.user, wo) or permissions.on_crew(request.user, wo.crew_id)):
+            raise PermissionDenied("viewers read work orders; dispatchers, supervisors and its crew edit them")
         return edit_strict(request, pk)
 
 
@@ -237,7 +240,8 @@ class WorkOrderAssignApi(APIView):
 
 
 class WorkOrderBestCrewsApi(APIView):
-    """The crews that can go now, best first (qualified, on shift, in area, with room; nearest)."""
+    """The crews that can go now, best first (qualified, on shift, in area, with room; nearest): for those who
+    assign (dispatchers, supervisors)."""
 
     permission_classes = [IsAuthenticated]
 
@@ -245,6 +249,8 @@ class WorkOrderBestCrewsApi(APIView):
                    parameters=[OpenApiParameter("limit", OpenApiTypes.INT)])
     def get(self, request: Request, pk: int) -> Response:
         wo = _visible(request, pk)
+        if not permissions.can_assign(request.user, wo):
+            raise PermissionDenied("only dispatchers and supervisors of the department choose crews")
         try:
             limit = max(1, min(50, int(request.query_params.get("limit", 5))))
         except ValueError:
@@ -365,4 +371,7 @@ class DepartmentPlanApi(APIView):
                        date=day.isoformat() if day else None, seconds=data.validated_data["seconds"]):
             return Response({"detail": "the task queue is unreachable; try again shortly"},
                             status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        audit_record(action="day_plan.request", actor=request.user, object_type="department", object_id=department.pk,
+                     department_id=department.pk, summary=f"day plan for {day or 'today'} requested",
+                     after={"date": day.isoformat() if day else None, "seconds": data.validated_data["seconds"]})
         return Response({"department": code, "date": day, "status": "queued"}, status=status.HTTP_202_ACCEPTED)

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record
 from workorders import locks
 from workorders.models import (
     AssetCondition,
@@ -174,6 +175,9 @@ def work_order_edit(*, work_order_id: int, changes: dict[str, Any], base_version
         WorkOrderEvent.objects.create(work_order=wo, at=occurred_at, device_at=occurred_at, received_at=now,
                                       from_status=wo.status, to_status=wo.status, actor=actor,
                                       actor_label=actor_label, device_id=device_id, note="; ".join(words))
+        audit_record(action="work_order.edit", actor=actor, object_type="work_order", object_id=wo.pk,
+                     department_id=wo.department_id, summary="; ".join(words)[:500],
+                     after={"fields": applied, "conflicts": [c.field for c in conflicts], "version": wo.version})
     status = "conflict" if conflicts else ("merged" if base_version < before else "applied")
     return EditResult(wo, status, applied, conflicts)
 
@@ -212,4 +216,8 @@ def conflict_resolve(*, work_order_id: int, conflict_id: int, choose: str, value
                                       to_status=wo.status, actor=actor, actor_label=actor_label,
                                       note=f"conflict on {conflict.field} settled: kept {choose}"
                                            + (f" ({note})" if note else ""))
+        audit_record(action="conflict.resolve", actor=actor, object_type="work_order", object_id=wo.pk,
+                     department_id=wo.department_id,
+                     summary=f"conflict {conflict.pk} on {conflict.field}: kept {choose}",
+                     before={"theirs": conflict.theirs, "yours": conflict.yours}, after={"chosen": chosen})
     return conflict

@@ -27,6 +27,16 @@ def visible_departments(user) -> set[int] | None:
     return set(DepartmentRole.objects.filter(user=user).values_list("department_id", flat=True))
 
 
+def department_roles(user) -> dict[int, set[str]] | None:
+    """Each department the user has a role in, with the roles; None: every department (superusers)."""
+    if user.is_superuser:
+        return None
+    held: dict[int, set[str]] = {}
+    for department_id, role in DepartmentRole.objects.filter(user=user).values_list("department_id", "role"):
+        held.setdefault(department_id, set()).add(role)
+    return held
+
+
 def on_crew(user, crew_id: int | None) -> bool:
     return crew_id is not None and Crew.members.through.objects.filter(crew_id=crew_id, user_id=user.pk).exists()
 
@@ -48,3 +58,10 @@ def can_move(user, work_order: WorkOrder, to: str) -> bool:
     if held & ASSIGNERS:
         return True
     return to in FIELD_STEPS and on_crew(user, work_order.crew_id)
+
+
+def audit_departments(user) -> set[int] | None:
+    """The departments whose audit log the user reads: supervisors theirs; superusers all (None)."""
+    if user.is_superuser:
+        return None
+    return set(DepartmentRole.objects.filter(user=user, role=Role.SUPERVISOR).values_list("department_id", flat=True))

@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.services import audit_record
 from fieldsvc.celery import enqueue
 from gis import areas, crs
 from gis.models import AssetType, Department, District
@@ -429,17 +430,27 @@ def api_key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def api_key_create(*, name: str, rate_per_minute: int | None = None) -> tuple[ApiKey, str]:
-    """A new key for a client; the key itself is returned once and only its hash is stored."""
+def api_key_create(*, name: str, rate_per_minute: int | None = None, actor=None,
+                   actor_label: str = "manage.py") -> tuple[ApiKey, str]:
+    """A new key for a client; the key itself is returned once and only its hash is stored (the audit row
+    names the key by its prefix)."""
     key = secrets.token_urlsafe(24)
-    record = ApiKey.objects.create(name=name, prefix=key[:8], key_sha256=api_key_hash(key),
-                                   rate_per_minute=rate_per_minute)
+    with transaction.atomic():
+        record = ApiKey.objects.create(name=name, prefix=key[:8], key_sha256=api_key_hash(key),
+                                       rate_per_minute=rate_per_minute)
+        audit_record(action="api_key.create", actor=actor, actor_label=actor_label, object_type="api_key",
+                     object_id=record.pk, summary=f"{name} ({record.prefix}…)",
+                     after={"name": name, "prefix": record.prefix, "rate_per_minute": rate_per_minute})
     return record, key
 
 
-def api_key_revoke(*, api_key: ApiKey) -> None:
-    api_key.active = False
-    api_key.save(update_fields=["active"])
+def api_key_revoke(*, api_key: ApiKey, actor=None, actor_label: str = "manage.py") -> None:
+    with transaction.atomic():
+        api_key.active = False
+        api_key.save(update_fields=["active"])
+        audit_record(action="api_key.revoke", actor=actor, actor_label=actor_label, object_type="api_key",
+                     object_id=api_key.pk, summary=f"{api_key.name} ({api_key.prefix}…)",
+                     before={"active": True}, after={"active": False})
 
 
 # --- Catalogue ----------------------------------------------------------------------------------

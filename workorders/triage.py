@@ -9,6 +9,7 @@ Work orders are changed through workorders/work.py, so their records and tile in
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record, one_action
 from workorders import locks, work
 from workorders.models import (
     DetailedStatus,
@@ -66,6 +67,10 @@ def request_reclassify(*, request_id: int, service: Service, actor=None, actor_l
                                    detailed_status=request.detailed_status, description=said, author=label)
         if wo is not None:
             _work_order_follows(wo, request, service, now=now, label=label, actor=actor, said=said)
+        audit_record(action="request.reclassify", actor=actor, object_type="service_request", object_id=request.pk,
+                     department_id=before.department_id, summary=said, before={"service": before.code},
+                     after={"service": service.code, "department_id": service.department_id,
+                            "work_order": wo.pk if wo else None})
     return request
 
 
@@ -118,8 +123,12 @@ def request_merge(*, request_id: int, into_id: int, actor=None, actor_label: str
         request.work_order_id = None if wo_id else request.work_order_id
         request.save(update_fields=["duplicate_of", "work_order", "updated_at"])
         if wo_id is not None:
-            _cancel_if_empty(wo_id, note=f"{request.reference} is a duplicate of {original.reference}", actor=actor,
-                             label=label)
+            with one_action():  # the merge is recorded once, below
+                _cancel_if_empty(wo_id, note=f"{request.reference} is a duplicate of {original.reference}",
+                                 actor=actor, label=label)
+        audit_record(action="request.merge", actor=actor, object_type="service_request", object_id=request.pk,
+                     department_id=request.department_id, summary=f"{request.reference} -> {original.reference}",
+                     after={"duplicate_of": original.pk, "cancelled_work_order": wo_id})
         for follower in Follower.objects.filter(request=request):  # they hear when the original is done
             same = {"email": follower.email} if follower.email else {"email": "", "phone": follower.phone}
             Follower.objects.get_or_create(request=original, **same, defaults={
@@ -151,4 +160,8 @@ def request_work_order_create(*, request_id: int, actor=None, actor_label: str =
         if request.work_order_id is not None:
             raise TransitionRefused("has_work_order", f"request {request.reference} is on work order "
                                                       f"{request.work_order_id}")
-        return work.work_order_create(requests=[request], actor=actor, actor_label=label, status=S.READY)
+        made = work.work_order_create(requests=[request], actor=actor, actor_label=label, status=S.READY)
+        audit_record(action="work_order.create", actor=actor, object_type="work_order", object_id=made.pk,
+                     department_id=made.department_id, summary=f"for request {request.reference}",
+                     after={"request": request.pk, "status": made.status})
+        return made

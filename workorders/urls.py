@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from workorders import api, api_console, api_field, api_work
+from workorders import api, api_audit, api_console, api_field, api_work
 
 app_name = "workorders"
 urlpatterns = [
@@ -28,4 +28,5 @@ urlpatterns = [
     path("console/requests/<int:pk>/work-order", api_console.RequestWorkOrderCreateApi.as_view(),
          name="console-request-work-order"),
     path("departments/<slug:code>/day-plans", api_work.DepartmentPlanApi.as_view(), name="department-plans"),
+    path("audit", api_audit.AuditEventListApi.as_view(), name="audit-events"),
 ]

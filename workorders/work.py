@@ -14,6 +14,7 @@ from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record, one_action
 from fieldsvc.celery import enqueue
 from gis.spatial import queries
 from workorders import locks, sla, states
@@ -228,6 +229,9 @@ def work_order_transition(*, work_order_id: int, to: str, actor=None, actor_labe
                resolution=resolution)
         WorkOrderEvent.objects.create(work_order=wo, at=at, from_status=previous, to_status=to, actor=actor,
                                       actor_label=label, position=position, note=note, **(device or {}))
+        audit_record(action="work_order.transition", actor=actor, object_type="work_order", object_id=wo.pk,
+                     department_id=wo.department_id, summary=f"{previous} -> {to}" + (f": {note}" if note else ""),
+                     before={"status": previous}, after={"status": to, "crew": crew, "version": wo.version})
         _requests_follow(wo, note=note, at=at, author=label)
         if to == S.COMPLETED and wo.service.close_on_complete:
             _apply(wo, S.CLOSED, at=at, crew_id=crew, scheduled_start=None, hold_reason="", resolution=resolution)
@@ -327,11 +331,17 @@ def work_order_assign(*, work_order_id: int, crew_id: int, actor=None, actor_lab
                                                         f"not {expected_version}: reload it")
         if wo.crew_id == crew_id and wo.status in (S.DISPATCHED, S.EN_ROUTE):
             return wo
-        if wo.status in (S.SCHEDULED, S.DISPATCHED, S.EN_ROUTE):
-            work_order_transition(work_order_id=wo.pk, to=S.READY, actor=actor, actor_label=actor_label,
-                                  note=note or f"reassigned from crew {wo.crew_id}")
-        return work_order_transition(work_order_id=wo.pk, to=S.DISPATCHED, crew_id=crew_id, actor=actor,
-                                     actor_label=actor_label, note=note)
+        before = {"status": wo.status, "crew": wo.crew_id}
+        with one_action():  # one audit row for the assignment, not one per step
+            if wo.status in (S.SCHEDULED, S.DISPATCHED, S.EN_ROUTE):
+                work_order_transition(work_order_id=wo.pk, to=S.READY, actor=actor, actor_label=actor_label,
+                                      note=note or f"reassigned from crew {wo.crew_id}")
+            moved = work_order_transition(work_order_id=wo.pk, to=S.DISPATCHED, crew_id=crew_id, actor=actor,
+                                          actor_label=actor_label, note=note)
+        audit_record(action="work_order.assign", actor=actor, object_type="work_order", object_id=wo.pk,
+                     department_id=wo.department_id, summary=f"crew {before['crew']} -> {crew_id}", before=before,
+                     after={"status": moved.status, "crew": crew_id, "version": moved.version})
+        return moved
 
 
 def work_orders_autodispatch(*, limit: int = 100, now: dt.datetime | None = None) -> list[tuple[int, int]]:
