@@ -102,7 +102,11 @@ def forget() -> None:
 
 
 def _address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+    """The client's address as the rate limits see it: behind a load balancer, not the balancer's (every
+    write would otherwise send every client to the primary)."""
+    from workorders.open311.throttles import client_address
+
+    return client_address(request)
 
 
 def _marker_keys(request: HttpRequest) -> list[str]:

@@ -188,3 +188,17 @@ def test_health_shows_the_replica_and_its_lag(standby, client):
     body = client.get("/health").json()
     assert body["replica"]["ok"] is False and body["replica"]["error"]
     assert body["database"]["ok"] is True  # the primary still serves
+
+
+def test_behind_a_proxy_a_write_keeps_its_own_client_on_the_primary_not_everyone(standby, settings):
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    settings.FIELDSVC_TRUSTED_PROXIES = 1
+    factory = RequestFactory()  # every request comes from the balancer's address, 127.0.0.1
+    cache.delete_many(["wrote:addr:198.51.100.1", "wrote:addr:198.51.100.2"])
+    replica.ReplicaReadsMiddleware.mark_written(factory.post("/wfs/", HTTP_X_FORWARDED_FOR="198.51.100.1"),
+                                                HttpResponse())
+    caught_up(standby)
+    assert replica.read_alias(factory.get("/wfs/", HTTP_X_FORWARDED_FOR="198.51.100.1")) == "default"
+    assert replica.read_alias(factory.get("/wfs/", HTTP_X_FORWARDED_FOR="198.51.100.2")) == "replica"
