@@ -50,6 +50,7 @@ class Supervised:
         self.log = open(log_dir / f"{name}.log", "ab")
         self.process: subprocess.Popen | None = None
         self.restarts = 0
+        self.kills = 0  # of the restarts, those after our own SIGKILL (the rest: it died by itself)
         self._stopping = False
         self._lock = threading.Lock()
         self._watcher = threading.Thread(target=self._watch, daemon=True)
@@ -66,6 +67,7 @@ class Supervised:
         with self._lock:
             if self.process and self.process.poll() is None:
                 os.killpg(self.process.pid, signal.SIGKILL)
+                self.kills += 1
 
     def stop(self) -> None:
         self._stopping = True
