@@ -123,6 +123,7 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--readers", type=int, default=4)
     parser.add_argument("--radius", type=float, default=250)
+    parser.add_argument("--rounds", type=int, default=2, help="primary and replica alternately, this many times")
     parser.add_argument("--link", type=int, default=3000, help="requests linked again by 1, then 2 processes")
     args = parser.parse_args()
     base = main_database_url()
@@ -150,19 +151,19 @@ def main() -> None:
     random.Random(7).shuffle(cases)
     answers = ib.answers_for(url)
     points = [(float(c["longitude"]), float(c["latitude"])) for c in random.Random(11).sample(cases, 300)]
-    figures = {}
+    figures: dict[str, list[tuple[float, float, float]]] = {"primary": [], "replica": []}
     try:
-        for where in ("primary", "replica"):
+        for n, where in enumerate(["primary", "replica"] * args.rounds):
             server = ib.start_server({**env, "FIELDSVC_REPLICA_READS": "1" if where == "replica" else "0"}, 4)
             try:
-                ib.post_load(key, cases[:100], topics, answers, 2, 2, f"warm-{where}")
+                ib.post_load(key, cases[:100], topics, answers, 2, 2, f"warm-{n}-{where}")
                 read_load(points, 2, 2, args.radius)
                 commits_before = replica_commits(replica_url)
                 stop, seen, behind, polls = threading.Event(), [], [], []
                 sampler = threading.Thread(target=delays, args=(url, replica_url, stop, seen, behind, polls))
                 sampler.start()
                 box: dict = {}
-                writer = threading.Thread(target=lambda box=box, run=f"main-{where}": box.update(ib.post_load(
+                writer = threading.Thread(target=lambda box=box, run=f"main-{n}-{where}": box.update(ib.post_load(
                     key, cases, topics, answers, args.seconds, args.writers, run)))
                 writer.start()
                 reads = read_load(points, args.seconds, args.readers, args.radius)
@@ -175,7 +176,7 @@ def main() -> None:
                 server.terminate()
                 server.wait(timeout=30)
             posts = len(box["sent"]) / box["wall"]
-            figures[where] = (posts, len(reads["times"]) / reads["wall"], statistics.median(reads["times"]))
+            figures[where].append((posts, len(reads["times"]) / reads["wall"], statistics.median(reads["times"])))
             print(f"reads on the {where}: {len(reads['times']) / reads['wall']:.0f} nearby GET/s "
                   f"(p50 {statistics.median(reads['times']) * 1000:.1f} ms, p95 {pct(reads['times'], .95) * 1000:.1f}"
                   f" ms, {reads['errors']} errors) while intake took {posts:.0f} POST/s "
@@ -184,9 +185,11 @@ def main() -> None:
                   f"p50 {statistics.median(seen) * 1000:.1f} ms, p95 {pct(seen, .95) * 1000:.1f} ms, "
                   f"max {max(seen) * 1000:.1f} ms; WAL still to replay p50 {statistics.median(behind) / 1024:.0f} kB,"
                   f" max {max(behind) / 1024:.0f} kB")
-        (p_posts, p_reads, p_med), (r_posts, r_reads, r_med) = figures["primary"], figures["replica"]
-        print(f"replica/primary: reads {r_reads / p_reads:.2f}x, read p50 {r_med / p_med:.2f}x, "
-              f"intake {r_posts / p_posts:.2f}x (same 2 cores)")
+        (p_posts, p_reads, p_med), (r_posts, r_reads, r_med) = (
+            [statistics.median(column) for column in zip(*figures[side], strict=True)]
+            for side in ("primary", "replica"))
+        print(f"replica/primary, medians of {args.rounds} rounds each: reads {r_reads / p_reads:.2f}x, "
+              f"read p50 {r_med / p_med:.2f}x, intake {r_posts / p_posts:.2f}x (same 2 cores)")
         subprocess.run([sys.executable, "-m", "celery", "-A", "fieldsvc", "purge", "-f", "-Q",
                         ",".join([QUEUE] + [f"{QUEUE}.{k}" for k in settings.FIELDSVC_CELERY_QUEUE_KINDS])],
                        cwd=ROOT, env=env, capture_output=True)
