@@ -1,7 +1,7 @@
 # fieldsvc: the two set-up commands are `make demo` and `make test` (see README.md).
 .PHONY: demo test stop status up install lint bench bench-import bench-intake bench-linking bench-dispatch bench-tiles bench-wfs bench-replica bench-faults
 
-demo:  ## install, start PostGIS + Redis, migrate, load fixtures, run web + worker + beat
+demo:  ## install, start PostGIS (+ its replica) + Redis, migrate, load fixtures, run web + a worker per queue + beat
 	@scripts/stack.sh demo
 
 test:  ## install, start PostGIS + Redis if needed, run the whole test suite
