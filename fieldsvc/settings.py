@@ -42,8 +42,8 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not PLAIN_HTTP
 SECURE_SSL_REDIRECT = not PLAIN_HTTP and env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^health$"]
 SECURE_HSTS_SECONDS = 0 if PLAIN_HTTP else env.int("DJANGO_HSTS_SECONDS", default=31_536_000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
-SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not PLAIN_HTTP and env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = not PLAIN_HTTP and env.bool("DJANGO_HSTS_PRELOAD", default=True)
 # Behind a proxy that ends TLS and sets X-Forwarded-Proto (opt-in: trusting the header without such a proxy
 # would let any client claim HTTPS).
 if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
@@ -326,6 +326,10 @@ FIELDSVC_CELERY_QUEUES = [CELERY_TASK_DEFAULT_QUEUE] + [_QUEUE_PREFIX + kind for
 CELERY_TASK_ROUTES = {task: {"queue": _QUEUE_PREFIX + kind}
                       for kind, tasks in FIELDSVC_CELERY_QUEUE_KINDS.items() for task in tasks}
 CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is redelivered; our tasks are idempotent
+# Celery's Django fixup closes every database connection before and after each task unless this is set, so each
+# task paid a new PostgreSQL connection (authentication, PostGIS set-up): the fault replay's workers sent about
+# one notice a second. Kept instead (checked before each task: fieldsvc/celery.py), renewed every this many tasks.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

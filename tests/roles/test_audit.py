@@ -163,3 +163,36 @@ def test_the_log_is_read_only_in_the_admin(client, staff, django_user_model):
     assert client.get(f"/admin/audit/auditevent/{event.pk}/change/").status_code == 200  # a view, no form
     assert client.post(f"/admin/audit/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     assert client.get("/admin/audit/auditevent/add/").status_code == 403
+
+
+def test_a_wfs_t_edit_is_mirrored_from_its_edit_record(client, staff, django_user_model):
+    from gis import editing
+    from gis.models import EditRecord
+    from tests.roles.matrix import WFS_INSERT
+    from tests.work.conftest import BASE_X, BASE_Y
+
+    editor = django_user_model.objects.create_user("gus", is_staff=True)
+    editor.groups.add(editing.gis_editors_group())
+    AuditEvent.objects.all().delete()
+    client.force_login(editor)
+    body = WFS_INSERT.format(asset_x=BASE_X + 30, asset_y=BASE_Y + 30).encode()
+    answer = client.generic("POST", "/wfs/?SERVICE=WFS", body, content_type="text/xml", **BROWSER)
+    assert answer.status_code == 200, answer.content
+    record = EditRecord.objects.get()
+    [event] = rows()
+    assert (event.action, event.actor, event.object_type, event.object_id) == (
+        "gis.insert", editor, "asset_streetlight", str(record.object_id))
+    assert "geom" not in event.after and event.after["external_id"] == "L-matrix"
+    client.force_login(staff["dana"])  # not an editor: refused, nothing recorded
+    assert client.generic("POST", "/wfs/?SERVICE=WFS", body, content_type="text/xml").status_code == 403
+    assert len(rows()) == 1
+
+
+def test_values_named_like_secrets_are_never_stored(staff):
+    from audit.services import audit_record
+
+    event = audit_record(action="admin.change", actor=staff["sam"], object_type="user", object_id=1,
+                         before={"password": "pbkdf2$x", "nested": {"api_key": "k-123", "token": "t"}},
+                         after={"name": "kept"})
+    assert event.before == {"password": "[hidden]", "nested": {"api_key": "[hidden]", "token": "[hidden]"}}
+    assert event.after == {"name": "kept"}
