@@ -429,7 +429,7 @@ def main() -> int:
            "FIELDSVC_OPEN311_RATE_PER_ADDRESS": "100000000", "FIELDSVC_OPEN311_RATE_PER_KEY": "100000000",
            # The sweepers' delays, shortened for a run of minutes (production: a minute, five minutes).
            "FIELDSVC_SWEEP_EVERY_S": sweep, "FIELDSVC_LINK_SWEEP_AFTER_S": str(max(5, int(args.sweep_every * 2))),
-           "FIELDSVC_NOTIFY_RETRY_AFTER_S": str(max(30, int(args.sweep_every * 6)))}
+           "FIELDSVC_NOTIFY_RETRY_AFTER_S": str(max(60, int(args.sweep_every * 12)))}
     env.pop("FIELDSVC_TEST_DB_NAME", None)
     # Plain HTTP on loopback; no replica (the stack's standby follows the shared database, not this one).
     env.update(FIELDSVC_PLAIN_HTTP="1", DATABASE_REPLICA_URL="", FIELDSVC_REPLICA_READS="false")

@@ -11,8 +11,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fieldsvc.settings")
 
 
 class Task(DjangoTask):
-    """Every fieldsvc task: before a retry, database connections a fault left broken are closed, so the next
-    attempt opens a fresh one (a worker's pool process keeps its connection across tasks)."""
+    """Every fieldsvc task. A worker process keeps its database connection from task to task
+    (CELERY_DB_REUSE_MAX), checked before each task as Django checks it before each request: one cut since
+    the last task (pg_terminate_backend, a server restart) is replaced rather than failed on. Before a retry,
+    connections a fault left broken are closed, so the next attempt opens a fresh one."""
+
+    def __call__(self, *args, **kwargs):
+        if not self.request.is_eager:  # eager runs (tests) stay on their caller's connection and transaction
+            from django.db import close_old_connections
+
+            close_old_connections()  # with CONN_HEALTH_CHECKS: the next query first checks the connection
+        return super().__call__(*args, **kwargs)
 
     def retry(self, *args, **kwargs):
         from django.db import close_old_connections
