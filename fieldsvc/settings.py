@@ -330,10 +330,6 @@ CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is redelivered; our tasks 
 # task paid a new PostgreSQL connection (authentication, PostGIS set-up): the fault replay's workers sent about
 # one notice a second. Kept instead (checked before each task: fieldsvc/celery.py), renewed every this many tasks.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
-# Celery's Django fixup closes every database connection before and after each task unless this is set, so each
-# task paid a new PostgreSQL connection (authentication, PostGIS set-up): the fault replay's workers sent about
-# one notice a second. Kept instead (checked before each task: fieldsvc/celery.py), renewed every this many tasks.
-CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
