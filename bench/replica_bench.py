@@ -1,5 +1,5 @@
-"""Scale-out on one machine: nearby-case reads on the streaming replica while the primary takes Open311 intake,
-the replica's delay under that load, and intake linking with 1 against 2 processes on the linking queue.
+"""Scale-out on one machine: nearby-case and WFS reads on the streaming replica while the primary takes Open311
+intake, the replica's delay under that load, and intake linking with 1 against 2 processes on the linking queue.
 
 In a database of its own (fieldsvc_bench_replica) on the local primary, which the replica (scripts/stack.sh,
 port 55433) copies like every other; gunicorn as the demo runs it. The same load runs twice, reads on the
@@ -33,8 +33,14 @@ QUEUE = "fieldsvc-bench-replica"  # its kinds' queues are fieldsvc-bench-replica
 ib.DB, ib.PORT = DB, PORT  # intake_bench's database set-up, POST load and request filler, on our database
 
 
+WFS_PAGE = ("/wfs/?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature&TYPENAMES=asset_streetlight&COUNT=500"
+            "&OUTPUTFORMAT=geojson&STARTINDEX={start}")
+
+
 def read_load(points: list[tuple[float, float]], seconds: float, concurrency: int, radius_m: float) -> dict:
+    """Each reader asks nearby cases three times, then a page of 500 streetlights from WFS, in a loop."""
     times: list[float] = []
+    wfs_times: list[float] = []
     errors = 0
     lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
@@ -42,17 +48,22 @@ def read_load(points: list[tuple[float, float]], seconds: float, concurrency: in
     def reader(seed: int) -> None:
         nonlocal errors
         rng = random.Random(seed)
+        asked = 0
         while time.perf_counter() < stop_at:
             lon, lat = rng.choice(points)
+            wfs = asked % 4 == 3
+            path = (WFS_PAGE.format(start=rng.randrange(0, 5000, 500)) if wfs
+                    else f"/open311/v2/requests.json?lat={lat}&long={lon}&radius={radius_m}")
+            asked += 1
             connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
             start = time.perf_counter()
-            connection.request("GET", f"/open311/v2/requests.json?lat={lat}&long={lon}&radius={radius_m}")
+            connection.request("GET", path)
             response = connection.getresponse()
             response.read()
             elapsed = time.perf_counter() - start
             connection.close()
             with lock:
-                times.append(elapsed)
+                (wfs_times if wfs else times).append(elapsed)
                 errors += response.status != 200
 
     threads = [threading.Thread(target=reader, args=(n,)) for n in range(concurrency)]
@@ -60,7 +71,7 @@ def read_load(points: list[tuple[float, float]], seconds: float, concurrency: in
         t.start()
     for t in threads:
         t.join()
-    return {"times": times, "errors": errors, "wall": seconds}
+    return {"times": times, "wfs_times": wfs_times, "errors": errors, "wall": seconds}
 
 
 def delays(primary_url: str, replica_url: str, stop: threading.Event, out: list[float], bytes_behind: list[int],
@@ -179,7 +190,9 @@ def main() -> None:
             figures[where].append((posts, len(reads["times"]) / reads["wall"], statistics.median(reads["times"])))
             print(f"reads on the {where}: {len(reads['times']) / reads['wall']:.0f} nearby GET/s "
                   f"(p50 {statistics.median(reads['times']) * 1000:.1f} ms, p95 {pct(reads['times'], .95) * 1000:.1f}"
-                  f" ms, {reads['errors']} errors) while intake took {posts:.0f} POST/s "
+                  f" ms; WFS pages of 500 {len(reads['wfs_times']) / reads['wall']:.1f}/s, p50 "
+                  f"{statistics.median(reads['wfs_times']) * 1000:.0f} ms; {reads['errors']} errors) "
+                  f"while intake took {posts:.0f} POST/s "
                   f"(p99 {pct(box['latencies'], .99) * 1000:.1f} ms); transactions of the web on the replica: {served}")
             print(f"  replica delay (commit on the primary -> visible on the replica), {len(seen)} samples: "
                   f"p50 {statistics.median(seen) * 1000:.1f} ms, p95 {pct(seen, .95) * 1000:.1f} ms, "
