@@ -1,17 +1,20 @@
 """The WFS endpoint at /wfs/: django-gisserver's WFSView with our feature types, Basic authentication and
 WFS-T (Transaction) for the GIS-editor role."""
 
-from django.core.exceptions import RequestDataTooBig
+from defusedxml import DefusedXmlException
+from django.contrib.gis.gdal import GDALException
+from django.contrib.gis.geos import GEOSException
+from django.core.exceptions import FieldError, RequestDataTooBig
 from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
-from gisserver.exceptions import InvalidParameterValue, OWSException
+from gisserver.exceptions import ExternalParsingError, InvalidParameterValue, OperationParsingFailed, OWSException
 from gisserver.features import ServiceDescription
 from gisserver.operations.base import Parameter, WFSOperation
 from gisserver.views import WFSView
 
 from gis import editing
-from gis.wfs import compat, transaction, types  # noqa: F401  (compat: GDAL's BBOX without srsName)
+from gis.wfs import compat, guard, transaction, types  # noqa: F401  (compat: GDAL's BBOX without srsName)
 from gis.wfs.auth import BadCredentials, basic_user
 
 PG_BIGINT_MAX = 2**63 - 1
@@ -31,6 +34,16 @@ class TransactionOperation(WFSOperation):
     def get_parameters(self):
         formats = ["application/gml+xml; version=3.2", "text/xml; subtype=gml/3.1.1", "text/xml; subtype=gml/2.1.2"]
         return [Parameter("inputFormat", allowed_values=formats), Parameter("releaseAction", allowed_values=["ALL"])]
+
+
+def hostile(text: str | bytes, *, max_elements: bool) -> None:
+    """OperationParsingFailed (400) for XML bombs and absurd nesting, before any parser sees the text."""
+    if not text:
+        return
+    try:
+        guard.xml_check(text, max_elements=guard.MAX_FILTER_ELEMENTS if max_elements else None)
+    except guard.HostileXml as exc:
+        raise OperationParsingFailed(str(exc), locator="filter") from exc
 
 
 class RegistryWfsApi(WFSView):
@@ -67,6 +80,7 @@ class RegistryWfsApi(WFSView):
         return response
 
     def get(self, request, *args, **kwargs):
+        hostile(next((v for k, v in request.GET.items() if k.upper() == "FILTER"), ""), max_elements=True)
         result_type = next((v for k, v in request.GET.items() if k.upper() == "RESULTTYPE"), None)
         if result_type is not None and result_type.lower() not in ("results", "hits"):
             raise InvalidParameterValue(f"resultType must be results or hits, not {result_type[:40]!r}",
@@ -81,11 +95,33 @@ class RegistryWfsApi(WFSView):
         if not 0 <= start <= PG_BIGINT_MAX:
             raise InvalidParameterValue(f"STARTINDEX must be a whole number from 0 to {PG_BIGINT_MAX}",
                                         locator="startIndex")
-        return super().call_operation(wfs_operation_cls)
+        try:
+            return super().call_operation(wfs_operation_cls)
+        except (TypeError, AttributeError, ValueError, FieldError) as exc:
+            # django-gisserver builds the query from the client's filter without checking it fits the feature
+            # type (an empty ValueReference, a spatial operator on a text property): with a filter, the
+            # filter is at fault; without one, it is our bug and stays a 500.
+            if not self._has_filter():
+                raise
+            raise InvalidParameterValue(f"the filter cannot be applied to this feature type "
+                                        f"({type(exc).__name__}: {str(exc)[:200]})", locator="filter") from exc
+
+    def _has_filter(self) -> bool:
+        return self.request.method == "POST" or any(k.upper() in ("FILTER", "BBOX", "RESOURCEID")
+                                                    for k in self.request.GET)
 
     def handle_exception(self, exc):
         if isinstance(exc, AttributeError) and str(exc).startswith("Unknown unit type"):  # fes:Distance uom
             exc = InvalidParameterValue(f"{exc}: use m, km, ft, mi…", locator="uom")
+        elif isinstance(exc, ExternalParsingError):  # a filter django-gisserver could not read, e.g. wrong arity
+            exc = OperationParsingFailed(str(exc)[:300], locator="filter")
+        elif isinstance(exc, DefusedXmlException):  # django-gisserver's defusedxml parser refused it
+            exc = OperationParsingFailed("XML with a DTD, entity declarations or external references is not "
+                                         f"accepted ({type(exc).__name__})", locator="filter")
+        elif isinstance(exc, GEOSException | GDALException):  # a filter's geometry GEOS cannot read
+            exc = InvalidParameterValue(f"the filter's geometry is not valid: {str(exc)[:200]}", locator="filter")
+        elif isinstance(exc, RecursionError):
+            exc = OperationParsingFailed("the request is nested too deeply", locator="filter")
         return super().handle_exception(exc)
 
     def get_feature_types(self):
@@ -97,7 +133,9 @@ class RegistryWfsApi(WFSView):
         except RequestDataTooBig:
             return OWSException("the request body is too large", code="OperationProcessingFailed",
                                 status_code=413).as_response()
-        if transaction.is_transaction(body):
+        is_transaction = transaction.is_transaction(body)
+        hostile(body, max_elements=not is_transaction)  # transactions may carry thousands of features
+        if is_transaction:
             return self.transaction(body)
         return super().post(request, *args, **kwargs)
 

@@ -20,16 +20,24 @@ def machine_readable(content_type: str, body: bytes) -> bool:
     return False
 
 
+def body(response) -> bytes:
+    """The whole body, streamed (WFS GetFeature) or not; read once and kept."""
+    if getattr(response, "streaming", False):
+        response._fuzz_body = getattr(response, "_fuzz_body", None) or b"".join(response.streaming_content)
+        return response._fuzz_body
+    return response.content
+
+
 def answered(kind: str, response, request: str, *, before: dict | None = None, snapshot=None):
     """Tally the case; fail on a 5xx, on a 4xx without a readable body, on a refused write that wrote."""
     tally.case(kind)
     if response.status_code >= 500:
-        tally.server_error(kind, request, response.status_code, response.content)
-        raise AssertionError(f"{response.status_code} for {request[:500]}: {response.content[:500]!r}")
+        tally.server_error(kind, request, response.status_code, body(response))
+        raise AssertionError(f"{response.status_code} for {request[:500]}: {body(response)[:500]!r}")
     if 400 <= response.status_code < 500:
         content_type = response.get("Content-Type", "")
-        assert machine_readable(content_type, response.content), (response.status_code, content_type,
-                                                                  response.content[:300])
+        assert machine_readable(content_type, body(response)), (response.status_code, content_type,
+                                                                body(response)[:300])
         if before is not None:
             assert not changed(before, snapshot()), f"refused ({response.status_code}) but written: {request[:300]}"
     return response
