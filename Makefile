@@ -45,5 +45,5 @@ bench-replica:  ## nearby reads on the streaming replica vs the primary under in
 bench-tiles:  ## dense z14 tiles vs bare ST_AsMVT, z<=12 clusters, cached tiles/s under wrk (apt-installs wrk if missing)
 	@scripts/stack.sh up && .venv/bin/python bench/tiles_bench.py
 
-bench-faults:  ## ~6 min: Boston's cases through Open311 while workers are SIGKILLed, Redis restarts, PostgreSQL cuts connections
+bench-faults:  ## ~10 min: Boston's cases through Open311 while workers are SIGKILLed, Redis restarts, PostgreSQL cuts connections
 	@scripts/stack.sh up && .venv/bin/python bench/replay_faults.py
