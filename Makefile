@@ -1,5 +1,5 @@
 # fieldsvc: the two set-up commands are `make demo` and `make test` (see README.md).
-.PHONY: demo test stop status up install lint bench bench-import bench-intake bench-linking bench-dispatch bench-tiles bench-wfs bench-replica bench-faults
+.PHONY: demo test stop status up install lint bench bench-import bench-intake bench-linking bench-dispatch bench-tiles bench-wfs bench-replica bench-faults fuzz
 
 demo:  ## install, start PostGIS (+ its replica) + Redis, migrate, load fixtures, run web + a worker per queue + beat
 	@scripts/stack.sh demo
@@ -47,3 +47,6 @@ bench-tiles:  ## dense z14 tiles vs bare ST_AsMVT, z<=12 clusters, cached tiles/
 
 bench-faults:  ## ~10 min: Boston's cases through Open311 while workers are SIGKILLed, Redis restarts, PostgreSQL cuts connections
 	@scripts/stack.sh up && .venv/bin/python bench/replay_faults.py
+
+fuzz:  ## tests/fuzz under the big profile: over 10,000 generated cases, prints the count and the server errors (0)
+	@scripts/stack.sh up && .venv/bin/python bench/fuzz.py

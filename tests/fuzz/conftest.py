@@ -2,7 +2,7 @@
 of the tables a rejected write must leave alone.
 
 FIELDSVC_FUZZ_PROFILE picks the profile: ``ci`` (default suite, bounded and deterministic) or ``big``
-(``make fuzz``: over 10,000 cases in all).
+(``make fuzz``: over 10,000 cases in all); FIELDSVC_FUZZ_EXAMPLES and FIELDSVC_FUZZ_PER_OPERATION override.
 """
 
 import base64
@@ -21,12 +21,17 @@ from tests.work.conftest import CATALOGUE as WORK_CATALOGUE
 
 _QUIET = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much,
           HealthCheck.data_too_large, HealthCheck.large_base_example]
-# derandomize: the default suite sees the same cases every run (a failure there is reproducible as is).
-settings.register_profile("ci", max_examples=int(os.environ.get("FIELDSVC_FUZZ_EXAMPLES", 30)), deadline=None,
-                          derandomize=True, database=None, suppress_health_check=_QUIET, print_blob=True)
-settings.register_profile("big", max_examples=int(os.environ.get("FIELDSVC_FUZZ_EXAMPLES", 400)), deadline=None,
-                          database=None, suppress_health_check=_QUIET, print_blob=True)
 PROFILE = os.environ.get("FIELDSVC_FUZZ_PROFILE", "ci")
+# Cases per hypothesis test, and per OpenAPI operation (about 60 of them): ci keeps the default suite's share
+# near a minute, big (make fuzz) makes well over 10,000 cases in all.
+EXAMPLES, PER_OPERATION = {"ci": (25, 6), "big": (450, 130)}[PROFILE]
+EXAMPLES = int(os.environ.get("FIELDSVC_FUZZ_EXAMPLES", EXAMPLES))
+PER_OPERATION = int(os.environ.get("FIELDSVC_FUZZ_PER_OPERATION", PER_OPERATION))
+# derandomize: the default suite sees the same cases every run (a failure there is reproducible as is).
+settings.register_profile("ci", max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=_QUIET, print_blob=True)
+settings.register_profile("big", max_examples=EXAMPLES, deadline=None, database=None,
+                          suppress_health_check=_QUIET, print_blob=True)
 settings.load_profile(PROFILE)
 
 
@@ -34,8 +39,8 @@ def pytest_terminal_summary(terminalreporter):
     if not tally.cases:
         return
     found = tally.summary()
-    terminalreporter.write_line(f"fuzz ({PROFILE}): {found['cases']} generated cases, "
-                                f"{found['server_errors']} server errors; {found['by_kind']}")
+    terminalreporter.write_line(f"fuzz ({PROFILE}): {found['cases']} cases, {found['server_errors']} server "
+                                f"errors; {found['by_kind']}")
     tally.write()
 
 

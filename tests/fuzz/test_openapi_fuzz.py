@@ -7,14 +7,14 @@ import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from drf_spectacular.generators import SchemaGenerator
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from tests.fuzz import tally
-from tests.fuzz.conftest import changed
+from tests.fuzz.conftest import PER_OPERATION, changed
 from tests.fuzz.support import machine_readable
 
 pytestmark = pytest.mark.django_db
@@ -107,6 +107,7 @@ def test_every_documented_operation_answers_without_a_server_error(group, city, 
     failures = {}
     for operation in [op for op in OPERATIONS if _group(op) == group]:
 
+        @settings(max_examples=PER_OPERATION)
         @given(case=strategy_for(operation), dice=st.randoms(use_true_random=False))
         def run(case, dice):
             check_case(case, city, snapshot, dice)
