@@ -167,3 +167,4 @@ def test_matrix_cell(world: World, db, no_rate_limits, row: matrix.Row, role: st
     assert world.api_key not in text, f"the API key in {row.key} as {role}"
     if not row.secrets:
         assert world.token not in text, f"a crew member's token in {row.key} as {role}"
+    assert not [r for r, key in SESSIONS.items() if key in text], f"a session key in {row.key} as {role}"
