@@ -9,7 +9,7 @@ import datetime as dt
 from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAdminUser
@@ -122,8 +122,7 @@ class ConsoleRequestDetailApi(APIView):
 
     permission_classes = [IsAdminUser]
 
-    @extend_schema(tags=TAGS, summary="A request in full", responses={200: OpenApiTypes.OBJECT},
-                   parameters=[OpenApiParameter("pk", OpenApiTypes.INT, OpenApiParameter.PATH)])
+    @extend_schema(tags=TAGS, summary="A request in full", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, pk: int) -> Response:
         sr = work_selectors.request_detail_staff(pk)
         held = permissions.department_roles(request.user)  # one query: where the caller sees, and as what

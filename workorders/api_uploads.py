@@ -14,7 +14,7 @@ from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from django.utils.http import http_date
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
@@ -128,11 +128,23 @@ def _upload_id(value: str) -> uuid.UUID:
         raise uploads.UploadNotFound("no such upload") from exc
 
 
+def _header(name: str, kind=OpenApiTypes.STR, description: str = "", **more) -> OpenApiParameter:
+    return OpenApiParameter(name, kind, OpenApiParameter.HEADER, description=description, **more)
+
+
+# The tus headers in the contract, so clients and the fuzz tests (schemathesis) send them.
+TUS_RESUMABLE = _header("Tus-Resumable", required=True, enum=[TUS_VERSION])
+UPLOAD_LENGTH = _header("Upload-Length", OpenApiTypes.INT, "the photo's size in bytes", required=True)
+UPLOAD_METADATA = _header("Upload-Metadata", description="comma-separated `key base64(value)`: photo_id, work_order, "
+                          "filename, filetype, taken_at, lon, lat, device_id")
+UPLOAD_OFFSET = _header("Upload-Offset", OpenApiTypes.INT, "bytes already stored (from HEAD)", required=True)
+
+
 class UploadCreateApi(TusView):
     """POST /api/field/uploads/: a new upload for a photo of a work order (tus creation)."""
 
     @extend_schema(tags=TAGS, summary="Start a resumable photo upload (tus creation)", request=None,
-                   responses={201: None})
+                   parameters=[TUS_RESUMABLE, UPLOAD_LENGTH, UPLOAD_METADATA], responses={201: None})
     def post(self, request: Request) -> HttpResponse:
         if "Upload-Defer-Length" in request.headers:
             raise Refused(400, "length_invalid", "Upload-Length is required (creation-defer-length is not offered)")
@@ -150,7 +162,8 @@ class UploadApi(TusView):
     """/api/field/uploads/<id>: HEAD where it stands, PATCH bytes at that offset, DELETE it (tus core,
     termination). The PATCH that brings the last byte answers with Fieldsvc-Photo-Id."""
 
-    @extend_schema(tags=TAGS, summary="Where a resumable upload stands", responses={200: None})
+    @extend_schema(tags=TAGS, summary="Where a resumable upload stands", parameters=[TUS_RESUMABLE],
+                   responses={200: None})
     def head(self, request: Request, upload_id: str) -> HttpResponse:
         upload = uploads.upload_get(upload_id=_upload_id(upload_id), user=request.user)
         response = self._state(upload)
@@ -158,7 +171,7 @@ class UploadApi(TusView):
         return response
 
     @extend_schema(tags=TAGS, summary="Send bytes of a resumable upload", request={OFFSET_STREAM: OpenApiTypes.BINARY},
-                   responses={204: None})
+                   parameters=[TUS_RESUMABLE, UPLOAD_OFFSET], responses={204: None})
     def patch(self, request: Request, upload_id: str) -> HttpResponse:
         if request.content_type.split(";")[0].strip().lower() != OFFSET_STREAM:
             raise Refused(415, "unsupported_media_type", f"send Content-Type: {OFFSET_STREAM}")
@@ -173,7 +186,8 @@ class UploadApi(TusView):
         response.status_code = 204
         return response
 
-    @extend_schema(tags=TAGS, summary="Abandon a resumable upload (tus termination)", responses={204: None})
+    @extend_schema(tags=TAGS, summary="Abandon a resumable upload (tus termination)", parameters=[TUS_RESUMABLE],
+                   responses={204: None})
     def delete(self, request: Request, upload_id: str) -> HttpResponse:
         uploads.upload_terminate(upload_id=_upload_id(upload_id), user=request.user)
         return HttpResponse(status=204)
