@@ -27,6 +27,7 @@ def test_a_minute_of_boston_under_faults_loses_nothing_and_does_nothing_twice(tm
     assert figures["open_without_work_order"] == 0 and figures["work_orders"] > 0
     assert figures["updates_accepted"] == figures["updates_sent"] > 0
     sent_emails = figures["notifications"].get("sent", 0)
-    assert sent_emails > 0 and figures["emails_written"] == sent_emails and figures["emails_twice"] == 0
+    assert sent_emails > 0 and figures["sla_emails"] == figures["sla_notified"] == figures["sla_escalations"]
+    assert figures["emails_written"] == sent_emails + figures["sla_emails"] and figures["emails_twice"] == 0
     assert sorted(f["kind"] for f in figures["faults"]) == ["postgres", "redis", "worker"]
     assert all(f["catch_up_s"] is not None for f in figures["faults"]), figures["faults"]
