@@ -71,7 +71,7 @@ INSTALLED_APPS = [
     "gis",
     "workorders",
     "tiles",
-    "audit",
+    "gis.audit",
     "fieldsvc",
 ]
 
@@ -84,7 +84,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "fieldsvc.replica.ReplicaReadsMiddleware",  # read-heavy paths on the replica; read-your-writes after a write
-    "audit.context.AuditOriginMiddleware",  # where staff actions come from, for the audit log
+    "gis.audit.context.AuditOriginMiddleware",  # where staff actions come from, for the audit log
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

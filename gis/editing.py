@@ -17,8 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, transaction
 from django.db.models import Model, ProtectedError
 
-from audit.services import audit_record
 from gis import crs
+from gis.audit.services import audit_record
 from gis.importing.convert import ValueRejected, convert_value, is_blank
 from gis.importing.mapping import FieldRule
 from gis.models import Asset, AssetType, EditAction, EditRecord, GeometryKind, UtilityLine, UtilityStructure

@@ -34,7 +34,7 @@ MIRRORED_MIDDLEWARE = {
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "fieldsvc.replica.ReplicaReadsMiddleware",  # tiles are not among its paths; a GET writes nothing
-    "audit.context.AuditOriginMiddleware",  # notes where staff actions come from; reading a tile is none
+    "gis.audit.context.AuditOriginMiddleware",  # notes where staff actions come from; reading a tile is none
     "fieldsvc.outage.DatabaseUnavailableMiddleware",  # only acts on a view's database error; a cached tile has none
 }
 STATUS_LINES = {200: "200 OK", 204: "204 No Content", 304: "304 Not Modified"}

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.selectors import audit_events_list
+from gis.audit.selectors import audit_events_list
 from gis.models import Department
 from workorders import permissions
 

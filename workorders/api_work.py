@@ -15,8 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.services import audit_record
 from gis import crs
+from gis.audit.services import audit_record
 from workorders import permissions, work_selectors
 from workorders.crews import crew_position_record, crews_best_for
 from workorders.models import Crew, HoldReason, Resolution, WorkOrder, WorkOrderStatus

@@ -17,3 +17,5 @@ class WorkordersConfig(AppConfig):
         from workorders.wfs_types import wfs_feature_types
 
         wfs_types.register(wfs_feature_types)
+
+        from workorders import role_audit  # noqa: F401  (department role changes in the audit log)

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_record
+from gis.audit.services import audit_record
 from workorders import locks
 from workorders.models import (
     AssetCondition,

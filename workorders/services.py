@@ -17,9 +17,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from audit.services import audit_record
 from fieldsvc.celery import enqueue
 from gis import areas, crs
+from gis.audit.services import audit_record
 from gis.models import AssetType, Department, District
 from workorders import inserts, linking, media, notifications, outbox, selectors
 from workorders.catalogue import AnswerInvalid, answers_check, description_check

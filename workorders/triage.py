@@ -9,7 +9,7 @@ Work orders are changed through workorders/work.py, so their records and tile in
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_record, one_action
+from gis.audit.services import audit_record, one_action
 from workorders import locks, work
 from workorders.models import (
     DetailedStatus,

@@ -14,8 +14,8 @@ from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_record, one_action
 from fieldsvc.celery import enqueue
+from gis.audit.services import audit_record, one_action
 from gis.spatial import queries
 from workorders import locks, sla, states
 from workorders.models import (

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from audit.models import AuditEvent
+from gis.audit.models import AuditEvent
 
 
 @admin.register(AuditEvent)

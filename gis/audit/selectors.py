@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.db.models import QuerySet
 
-from audit.models import AuditEvent
+from gis.audit.models import AuditEvent
 
 
 def audit_events_list(*, departments: set[int] | None, actor: str = "", action: str = "", object_type: str = "",

@@ -6,8 +6,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from audit import context
-from audit.models import AuditEvent
+from gis.audit import context
+from gis.audit.models import AuditEvent
 
 # Parts of a field name that mark a secret: such values are never stored, whatever a caller passes.
 SECRET_WORDS = ("password", "secret", "token", "api_key", "key_sha256", "session", "authorization")

@@ -1,15 +1,12 @@
-"""Changes recorded from model signals: admin edits (Django's LogEntry), department roles and group membership.
-
-Senders are named by label, so this leaf app imports no other app's models.
-"""
+"""Changes recorded from model signals: admin edits (Django's LogEntry) and group membership (roles: workorders)."""
 
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.models import Group
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
-from audit import context
-from audit.services import audit_record
+from gis.audit import context
+from gis.audit.services import audit_record
 
 NO_USER = "system (no one signed in)"
 ADMIN_ACTIONS = {ADDITION: "admin.add", CHANGE: "admin.change", DELETION: "admin.delete"}
@@ -25,26 +22,6 @@ def admin_logged(sender, instance: LogEntry, created: bool, **kwargs) -> None:
     audit_record(action=ADMIN_ACTIONS.get(instance.action_flag, "admin.change"), actor=instance.user,
                  object_type=f"{content_type.app_label}.{content_type.model}" if content_type else "unknown",
                  object_id=instance.object_id or "", summary=f"{instance.object_repr}: {instance.get_change_message()}")
-
-
-def _role(instance) -> dict:
-    return {"user": instance.user.get_username(), "department_id": instance.department_id, "role": instance.role}
-
-
-@receiver(post_save, sender="workorders.DepartmentRole", dispatch_uid="audit.role_saved")
-def role_saved(sender, instance, created: bool, **kwargs) -> None:
-    audit_record(action="role.grant" if created else "role.change", actor=context.signed_in_user(),
-                 actor_label=NO_USER, object_type="user", object_id=instance.user_id,
-                 department_id=instance.department_id, after=_role(instance),
-                 summary=f"{instance.user.get_username()}: {instance.role} of department {instance.department_id}")
-
-
-@receiver(post_delete, sender="workorders.DepartmentRole", dispatch_uid="audit.role_deleted")
-def role_deleted(sender, instance, **kwargs) -> None:
-    audit_record(action="role.revoke", actor=context.signed_in_user(), actor_label=NO_USER, object_type="user",
-                 object_id=instance.user_id, department_id=instance.department_id, before=_role(instance),
-                 summary=f"{instance.user.get_username()}: no longer {instance.role} of department "
-                         f"{instance.department_id}")
 
 
 def _membership(action: str, user, group_names: list[str]) -> None:

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from audit.models import AuditEvent
+from gis.audit.models import AuditEvent
 from gis.models import Department
 from tests.field.crew_setup import catalogue, dispatched, people, report  # noqa: F401, F811
 from workorders import field_edits
@@ -189,7 +189,7 @@ def test_a_wfs_t_edit_is_mirrored_from_its_edit_record(client, staff, django_use
 
 
 def test_values_named_like_secrets_are_never_stored(staff):
-    from audit.services import audit_record
+    from gis.audit.services import audit_record
 
     event = audit_record(action="admin.change", actor=staff["sam"], object_type="user", object_id=1,
                          before={"password": "pbkdf2$x", "nested": {"api_key": "k-123", "token": "t"}},
