@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -306,9 +306,25 @@ class FieldChangesApi(CrewView):
         return Response({"changes": page.changes, "next_cursor": str(page.next_cursor), "has_more": page.has_more})
 
 
+# Request bodies as the contract (docs/field-api.md) gives them, so clients and schemathesis send real ones.
+POSITION = inline_serializer("FieldPosition", fields={
+    "lon": serializers.FloatField(), "lat": serializers.FloatField(),
+    "accuracy_m": serializers.FloatField(required=False)})
+SYNC_BODY = inline_serializer("FieldSyncBody", fields={
+    "device_id": serializers.CharField(max_length=100, required=False),
+    "mutations": inline_serializer("FieldMutation", many=True, fields={
+        "id": serializers.UUIDField(), "type": serializers.ChoiceField(field_sync.TYPES),
+        "work_order": serializers.IntegerField(required=False, help_text="all but position"),
+        "occurred_at": serializers.DateTimeField(), "base_version": serializers.IntegerField(required=False),
+        "position": POSITION.__class__(required=False), "data": serializers.DictField(required=False)})})
+PINGS_BODY = inline_serializer("FieldPings", fields={"pings": inline_serializer("FieldPing", many=True, fields={
+    "lon": serializers.FloatField(), "lat": serializers.FloatField(), "at": serializers.DateTimeField(),
+    "accuracy_m": serializers.FloatField(required=False)})})
+
+
 class FieldSyncApi(CrewView):
     @extend_schema(tags=TAGS, summary="Send the outbox: each queued change applied once, each with its result",
-                   request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+                   request=SYNC_BODY, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         self.crews(request)
         if not isinstance(request.data, dict):
@@ -340,7 +356,7 @@ class FieldPlanApi(CrewView):
 
 class FieldPositionsApi(CrewView):
     @extend_schema(tags=TAGS, summary="Position pings (the track; a late ping does not move the crew back)",
-                   request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
+                   request=PINGS_BODY, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         self.crews(request)
         pings = request.data.get("pings") if isinstance(request.data, dict) else None

@@ -5,7 +5,6 @@ error is a 4xx with {"code", "detail"} (https://tus.io/protocols/resumable-uploa
 """
 
 import base64
-import binascii
 import io
 import uuid
 
@@ -112,7 +111,7 @@ def _metadata(header: str) -> dict[str, str]:
         for item in filter(None, (i.strip() for i in header.split(","))):
             key, _, value = item.partition(" ")
             pairs[key] = base64.b64decode(value.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # binascii.Error, UnicodeDecodeError, and non-ASCII text that is no base64 at all
         raise Refused(400, "metadata_invalid", "Upload-Metadata values must be base64 of UTF-8 text") from exc
     return pairs
 
