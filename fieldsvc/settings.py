@@ -394,6 +394,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- REST framework ---------------------------------------------------------------------------
+# ModelBackend that treats a NUL in a username as no user (PostgreSQL text cannot hold NUL): fieldsvc/auth.py.
+AUTHENTICATION_BACKENDS = ["fieldsvc.auth.ModelBackendNulSafe"]
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
