@@ -101,7 +101,7 @@ class RegistryWfsApi(WFSView):
             # django-gisserver builds the query from the client's filter without checking it fits the feature
             # type (an empty ValueReference, a spatial operator on a text property): with a filter, the
             # filter is at fault; without one, it is our bug and stays a 500.
-            if not self._has_filter():
+            if not self._has_filter() or str(exc).startswith("Unknown unit type"):  # the latter: handle_exception
                 raise
             raise InvalidParameterValue(f"the filter cannot be applied to this feature type "
                                         f"({type(exc).__name__}: {str(exc)[:200]})", locator="filter") from exc
