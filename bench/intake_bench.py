@@ -24,7 +24,7 @@ from pathlib import Path
 
 import orjson
 import psycopg
-from stack_url import main_database_url
+from stack_url import main_database_url, service_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 18311
@@ -106,18 +106,8 @@ def start_server(env: dict, workers: int) -> subprocess.Popen:
 
 def answers_for(url: str) -> dict[str, dict[str, str]]:
     """A valid answer to every required question of every service, as a resident would give."""
-    answers: dict[str, dict[str, str]] = {}
-    samples = {"string": "by the corner", "text": "seen this morning", "number": "2",
-               "datetime": "2026-05-01T08:00:00-04:00"}
     with psycopg.connect(url) as conn:
-        for code, attribute, datatype, values in conn.execute(
-            "SELECT s.code, a.code, a.datatype, a.values FROM workorders_serviceattribute a "
-            "JOIN workorders_service s ON s.id = a.service_id WHERE a.required AND a.variable"
-        ):
-            value = values[0]["key"] if datatype.endswith("valuelist") else samples[datatype]
-            name = f"attribute[{attribute}][]" if datatype == "multivaluelist" else f"attribute[{attribute}]"
-            answers.setdefault(code, {})[name] = value
-    return answers
+        return service_answers(conn)
 
 
 def post_load(key: str, cases: list[dict], topics: dict, answers: dict, seconds: float, concurrency: int,

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import psycopg
 from faults_stack import ROOT, Redis, Supervised, celery_queues, database_prepare, terminate_backends, venv
-from stack_url import main_database_url
+from stack_url import main_database_url, service_answers
 
 DB = "fieldsvc_bench_faults"
 TEMPLATE = "fieldsvc_bench_faults_template"
@@ -452,7 +452,7 @@ def main() -> int:
         with psycopg.connect(db_url) as conn:
             topics = {t: code for code, ts in conn.execute("SELECT code, source_topics FROM workorders_service")
                       for t in ts}
-            answers = answers_for(conn)
+            answers = service_answers(conn)
             conn.execute("UPDATE registry_department SET email = 'dept-' || code || '@example.city' "
                          "WHERE email = ''")
             # SLAs of a minute or two for every fourth service: warnings and breaches (and the departments'
@@ -552,21 +552,6 @@ def settle(db_url: str, run: str, queues: list[str], limit_s: float) -> dict:
             break
         time.sleep(1)
     return state
-
-
-def answers_for(conn: psycopg.Connection) -> dict[str, dict[str, str]]:
-    """A valid answer to every required question of every service, as a resident would give."""
-    answers: dict[str, dict[str, str]] = {}
-    samples = {"string": "by the corner", "text": "seen this morning", "number": "2",
-               "datetime": "2026-05-01T08:00:00-04:00"}
-    for code, attribute, datatype, values in conn.execute(
-        "SELECT s.code, a.code, a.datatype, a.values FROM workorders_serviceattribute a "
-        "JOIN workorders_service s ON s.id = a.service_id WHERE a.required AND a.variable"
-    ):
-        value = values[0]["key"] if datatype.endswith("valuelist") else samples[datatype]
-        name = f"attribute[{attribute}][]" if datatype == "multivaluelist" else f"attribute[{attribute}]"
-        answers.setdefault(code, {})[name] = value
-    return answers
 
 
 def wait_http() -> None:

@@ -1,4 +1,4 @@
-"""Bench helper: set Django up from a bench script and give the stack database's URL."""
+"""Bench helpers: set Django up from a bench script, the stack database's URL, answers a resident would give."""
 
 import os
 import sys
@@ -18,3 +18,19 @@ def main_database_url() -> str:
 
     db = settings.DATABASES["default"]
     return f"postgresql://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def service_answers(conn) -> dict[str, dict[str, str]]:
+    """A valid answer to every required question of every service (Open311 form fields), from a psycopg
+    connection to the bench's database."""
+    answers: dict[str, dict[str, str]] = {}
+    samples = {"string": "by the corner", "text": "seen this morning", "number": "2",
+               "datetime": "2026-05-01T08:00:00-04:00"}
+    for code, attribute, datatype, values in conn.execute(
+        "SELECT s.code, a.code, a.datatype, a.values FROM workorders_serviceattribute a "
+        "JOIN workorders_service s ON s.id = a.service_id WHERE a.required AND a.variable"
+    ):
+        value = values[0]["key"] if datatype.endswith("valuelist") else samples[datatype]
+        name = f"attribute[{attribute}][]" if datatype == "multivaluelist" else f"attribute[{attribute}]"
+        answers.setdefault(code, {})[name] = value
+    return answers
