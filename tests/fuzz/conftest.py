@@ -24,7 +24,7 @@ _QUIET = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck
 PROFILE = os.environ.get("FIELDSVC_FUZZ_PROFILE", "ci")
 # Cases per hypothesis test, and per OpenAPI operation (about 60 of them): ci keeps the default suite's share
 # near a minute, big (make fuzz) makes well over 10,000 cases in all.
-EXAMPLES, PER_OPERATION = {"ci": (25, 4), "big": (450, 130)}[PROFILE]
+EXAMPLES, PER_OPERATION = {"ci": (40, 8), "big": (450, 130)}[PROFILE]
 EXAMPLES = int(os.environ.get("FIELDSVC_FUZZ_EXAMPLES", EXAMPLES))
 PER_OPERATION = int(os.environ.get("FIELDSVC_FUZZ_PER_OPERATION", PER_OPERATION))
 # derandomize: the default suite sees the same cases every run (a failure there is reproducible as is).
