@@ -38,7 +38,8 @@ def main() -> int:
         found = json.loads(report.read_text()) if report.exists() else {"cases": 0, "server_errors": 0, "by_kind": {}}
         cases, errors = cases + found["cases"], errors + found["server_errors"]
         print(f"{name:8} cases={found['cases']:>6}  server_errors={found['server_errors']}  "
-              f"pytest_exit={code}  {found['by_kind']}")
+              f"refused_writes_checked={found.get('refused_writes_checked', 0)}  pytest_exit={code}  "
+              f"{found['by_kind']}")
         for error in found.get("errors", []):
             print(f"   {error['status']} {error['request'][:200]}")
         failed |= code != 0

@@ -40,7 +40,8 @@ def pytest_terminal_summary(terminalreporter):
         return
     found = tally.summary()
     terminalreporter.write_line(f"fuzz ({PROFILE}): {found['cases']} cases, {found['server_errors']} server "
-                                f"errors; {found['by_kind']}")
+                                f"errors, {found['refused_writes_checked']} refused writes checked unwritten; "
+                                f"{found['by_kind']}")
     tally.write()
 
 

@@ -40,6 +40,7 @@ def answered(kind: str, response, request: str, *, before: dict | None = None, s
                                                                 body(response)[:300])
         if before is not None:
             assert not changed(before, snapshot()), f"refused ({response.status_code}) but written: {request[:300]}"
+            tally.refused_write(kind)
     return response
 
 

@@ -6,6 +6,11 @@ from collections import Counter
 
 cases: Counter = Counter()
 server_errors: list[dict] = []
+refused_writes: Counter = Counter()  # refusals of writes whose tables were compared before and after
+
+
+def refused_write(kind: str) -> None:
+    refused_writes[kind] += 1
 
 
 def case(kind: str) -> None:
@@ -20,7 +25,8 @@ def server_error(kind: str, request: str, status: int, body: bytes | str) -> Non
 def summary() -> dict:
     """Cases counted as sent; the corpus replays are counted apart from the generated ones."""
     return {"cases": sum(n for kind, n in cases.items() if kind != "corpus"), "by_kind": dict(sorted(cases.items())),
-            "server_errors": len(server_errors), "errors": server_errors[:20]}
+            "server_errors": len(server_errors), "errors": server_errors[:20],
+            "refused_writes_checked": sum(refused_writes.values())}
 
 
 def write(path: str | None = None) -> None:
