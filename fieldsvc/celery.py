@@ -17,7 +17,9 @@ class Task(DjangoTask):
     connections a fault left broken are closed, so the next attempt opens a fresh one."""
 
     def __call__(self, *args, **kwargs):
-        if not self.request.is_eager:  # eager runs (tests) stay on their caller's connection and transaction
+        # Eager runs and direct calls (tests, a task run inline) stay on their caller's connection and
+        # transaction: Django would close a connection whose autocommit is off, i.e. one inside atomic().
+        if not (self.request.is_eager or self.request.called_directly):
             from django.db import close_old_connections
 
             close_old_connections()  # with CONN_HEALTH_CHECKS: the next query first checks the connection

@@ -136,7 +136,7 @@ def test_bad_addresses_get_4xx_never_500(client, city, path, status):
     answer = client.get(path)
     assert answer.status_code == status
     if answer["Content-Type"] == "application/json":
-        assert answer.json()["code"] in ("tile_out_of_range", "unknown_layer")
+        assert answer.json()["code"] in ("tile_out_of_range", "unknown_layer", "not_found")  # not_found: no route
 
 
 def test_sql_in_the_address_reaches_no_query(client, city):
