@@ -47,6 +47,7 @@ def _child(share: Sequence, work: Callable[[Sequence, Callable[[int], None]], No
            connect_timeout_s: float | None) -> None:
     code = 0
     gc.disable()  # short-lived and its objects are acyclic: no collector passes over the shared heap
+    _forget_inherited_connections()
     try:
         if connect_timeout_s:
             _connect_within(connect_timeout_s)
@@ -59,6 +60,21 @@ def _child(share: Sequence, work: Callable[[Sequence, Callable[[int], None]], No
             connections.close_all()
         finally:
             os._exit(code)
+
+
+# Connections a child found open from its parent, kept referenced: freeing one would end the parent's session.
+_inherited: list = []
+
+
+def _forget_inherited_connections() -> None:
+    """Set aside any database connection still open from the parent, so the child opens its own. The parent
+    closes its connections before forking, yet in the tests (a browser driver's event loop in the thread) an
+    open one reached the child, whose connect was then skipped and whose queries ran on the parent's socket."""
+    for alias in connections:
+        wrapper = connections[alias]
+        if wrapper.connection is not None:
+            _inherited.append(wrapper.connection)
+            wrapper.connection = None
 
 
 def _connect_within(timeout_s: float) -> None:
