@@ -20,6 +20,7 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 
+from fieldsvc import replica
 from gis import crs
 from tiles.layers import LAYERS
 
@@ -140,9 +141,7 @@ def invalidate(layers: Iterable[str], geoms_wkb: Iterable[bytes]) -> int:
         corners = crs.wgs84_points(np.array([[minx, miny], [maxx, miny], [maxx, maxy], [minx, maxy]]))
         boxes.append((corners[:, 0].min(), corners[:, 1].min(), corners[:, 0].max(), corners[:, 1].max()))
     dropped = 0
-    with connection.cursor() as cursor:  # the change being invalidated committed before this point
-        cursor.execute("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint")
-        lsn = cursor.fetchone()[0]
+    lsn = replica.primary_lsn()  # the change being invalidated committed before this point
     for name in layers:
         layer = LAYERS.get(name)
         if layer is None or not layer.cached:

@@ -9,13 +9,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from fieldsvc.celery import enqueue
-from workorders import outbox, states
+from workorders import notifications, outbox, states
 from workorders.models import EscalationLevel, SlaEscalation, WorkOrder, WorkOrderEvent
 
 _DONE = [str(s) for s in states.DONE]
@@ -80,12 +79,11 @@ def sla_escalation_notify(*, escalation_id: int, lease: str | None = None) -> st
     wo, department = row.work_order, row.work_order.department
     if department.email:
         verb = "is past its due time" if row.level == EscalationLevel.BREACH else "is close to its due time"
-        EmailMessage(
-            subject=f"[311] WO-{wo.pk} {verb}", from_email=settings.DEFAULT_FROM_EMAIL, to=[department.email],
-            headers={"Message-ID": f"<sla-escalation-{row.pk}@fieldsvc>"},
+        notifications.EmailSender().send(
+            to=department.email, subject=f"[311] WO-{wo.pk} {verb}", message_id=f"<sla-escalation-{row.pk}@fieldsvc>",
             body=f"{wo.title}\nStatus: {wo.get_status_display()}\nDue: {row.due_at:%Y-%m-%d %H:%M %Z}\n"
                  f"{settings.FIELDSVC_PUBLIC_URL.rstrip('/')}/admin/workorders/workorder/{wo.pk}/change/",
-        ).send(fail_silently=False)
+        )
     outbox.record_after_send(SlaEscalation, row.pk, notified_at=timezone.now())
     return "sent" if department.email else "no address"
 
